@@ -3,7 +3,6 @@
 package ent
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -28,7 +27,7 @@ type Delivery struct {
 	// ResponseID holds the value of the "response_id" field.
 	ResponseID int `json:"response_id,omitempty"`
 	// Body holds the value of the "body" field.
-	Body json.RawMessage `json:"body,omitempty"`
+	Body []byte `json:"body,omitempty"`
 	// State holds the value of the "state" field.
 	State delivery.State `json:"state,omitempty"`
 	// Attempts holds the value of the "attempts" field.
@@ -37,6 +36,8 @@ type Delivery struct {
 	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
 	// LeaseUntil holds the value of the "lease_until" field.
 	LeaseUntil *time.Time `json:"lease_until,omitempty"`
+	// LeaseToken holds the value of the "lease_token" field.
+	LeaseToken string `json:"lease_token,omitempty"`
 	// LastError holds the value of the "last_error" field.
 	LastError string `json:"last_error,omitempty"`
 	// PayloadID holds the value of the "payload_id" field.
@@ -76,7 +77,7 @@ func (*Delivery) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case delivery.FieldID, delivery.FieldResponseID, delivery.FieldAttempts, delivery.FieldPayloadID:
 			values[i] = new(sql.NullInt64)
-		case delivery.FieldDeliveryUID, delivery.FieldState, delivery.FieldLastError:
+		case delivery.FieldDeliveryUID, delivery.FieldState, delivery.FieldLeaseToken, delivery.FieldLastError:
 			values[i] = new(sql.NullString)
 		case delivery.FieldCreatedAt, delivery.FieldUpdatedAt, delivery.FieldNextAttemptAt, delivery.FieldLeaseUntil:
 			values[i] = new(sql.NullTime)
@@ -128,10 +129,8 @@ func (_m *Delivery) assignValues(columns []string, values []any) error {
 		case delivery.FieldBody:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field body", values[i])
-			} else if value != nil && len(*value) > 0 {
-				if err := json.Unmarshal(*value, &_m.Body); err != nil {
-					return fmt.Errorf("unmarshal field body: %w", err)
-				}
+			} else if value != nil {
+				_m.Body = *value
 			}
 		case delivery.FieldState:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -157,6 +156,12 @@ func (_m *Delivery) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LeaseUntil = new(time.Time)
 				*_m.LeaseUntil = value.Time
+			}
+		case delivery.FieldLeaseToken:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field lease_token", values[i])
+			} else if value.Valid {
+				_m.LeaseToken = value.String
 			}
 		case delivery.FieldLastError:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -239,6 +244,9 @@ func (_m *Delivery) String() string {
 		builder.WriteString("lease_until=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("lease_token=")
+	builder.WriteString(_m.LeaseToken)
 	builder.WriteString(", ")
 	builder.WriteString("last_error=")
 	builder.WriteString(_m.LastError)

@@ -4,7 +4,6 @@ package ent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -65,7 +64,7 @@ func (_c *DeliveryCreate) SetResponseID(v int) *DeliveryCreate {
 }
 
 // SetBody sets the "body" field.
-func (_c *DeliveryCreate) SetBody(v json.RawMessage) *DeliveryCreate {
+func (_c *DeliveryCreate) SetBody(v []byte) *DeliveryCreate {
 	_c.mutation.SetBody(v)
 	return _c
 }
@@ -122,6 +121,20 @@ func (_c *DeliveryCreate) SetLeaseUntil(v time.Time) *DeliveryCreate {
 func (_c *DeliveryCreate) SetNillableLeaseUntil(v *time.Time) *DeliveryCreate {
 	if v != nil {
 		_c.SetLeaseUntil(*v)
+	}
+	return _c
+}
+
+// SetLeaseToken sets the "lease_token" field.
+func (_c *DeliveryCreate) SetLeaseToken(v string) *DeliveryCreate {
+	_c.mutation.SetLeaseToken(v)
+	return _c
+}
+
+// SetNillableLeaseToken sets the "lease_token" field if the given value is not nil.
+func (_c *DeliveryCreate) SetNillableLeaseToken(v *string) *DeliveryCreate {
+	if v != nil {
+		_c.SetLeaseToken(*v)
 	}
 	return _c
 }
@@ -206,6 +219,10 @@ func (_c *DeliveryCreate) defaults() {
 		v := delivery.DefaultNextAttemptAt()
 		_c.mutation.SetNextAttemptAt(v)
 	}
+	if _, ok := _c.mutation.LeaseToken(); !ok {
+		v := delivery.DefaultLeaseToken
+		_c.mutation.SetLeaseToken(v)
+	}
 	if _, ok := _c.mutation.LastError(); !ok {
 		v := delivery.DefaultLastError
 		_c.mutation.SetLastError(v)
@@ -242,6 +259,9 @@ func (_c *DeliveryCreate) check() error {
 	}
 	if _, ok := _c.mutation.NextAttemptAt(); !ok {
 		return &ValidationError{Name: "next_attempt_at", err: errors.New(`ent: missing required field "Delivery.next_attempt_at"`)}
+	}
+	if _, ok := _c.mutation.LeaseToken(); !ok {
+		return &ValidationError{Name: "lease_token", err: errors.New(`ent: missing required field "Delivery.lease_token"`)}
 	}
 	if _, ok := _c.mutation.LastError(); !ok {
 		return &ValidationError{Name: "last_error", err: errors.New(`ent: missing required field "Delivery.last_error"`)}
@@ -296,7 +316,7 @@ func (_c *DeliveryCreate) createSpec() (*Delivery, *sqlgraph.CreateSpec) {
 		_node.ResponseID = value
 	}
 	if value, ok := _c.mutation.Body(); ok {
-		_spec.SetField(delivery.FieldBody, field.TypeJSON, value)
+		_spec.SetField(delivery.FieldBody, field.TypeBytes, value)
 		_node.Body = value
 	}
 	if value, ok := _c.mutation.State(); ok {
@@ -314,6 +334,10 @@ func (_c *DeliveryCreate) createSpec() (*Delivery, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.LeaseUntil(); ok {
 		_spec.SetField(delivery.FieldLeaseUntil, field.TypeTime, value)
 		_node.LeaseUntil = &value
+	}
+	if value, ok := _c.mutation.LeaseToken(); ok {
+		_spec.SetField(delivery.FieldLeaseToken, field.TypeString, value)
+		_node.LeaseToken = value
 	}
 	if value, ok := _c.mutation.LastError(); ok {
 		_spec.SetField(delivery.FieldLastError, field.TypeString, value)
@@ -457,6 +481,18 @@ func (u *DeliveryUpsert) UpdateLeaseUntil() *DeliveryUpsert {
 // ClearLeaseUntil clears the value of the "lease_until" field.
 func (u *DeliveryUpsert) ClearLeaseUntil() *DeliveryUpsert {
 	u.SetNull(delivery.FieldLeaseUntil)
+	return u
+}
+
+// SetLeaseToken sets the "lease_token" field.
+func (u *DeliveryUpsert) SetLeaseToken(v string) *DeliveryUpsert {
+	u.Set(delivery.FieldLeaseToken, v)
+	return u
+}
+
+// UpdateLeaseToken sets the "lease_token" field to the value that was provided on create.
+func (u *DeliveryUpsert) UpdateLeaseToken() *DeliveryUpsert {
+	u.SetExcluded(delivery.FieldLeaseToken)
 	return u
 }
 
@@ -619,6 +655,20 @@ func (u *DeliveryUpsertOne) UpdateLeaseUntil() *DeliveryUpsertOne {
 func (u *DeliveryUpsertOne) ClearLeaseUntil() *DeliveryUpsertOne {
 	return u.Update(func(s *DeliveryUpsert) {
 		s.ClearLeaseUntil()
+	})
+}
+
+// SetLeaseToken sets the "lease_token" field.
+func (u *DeliveryUpsertOne) SetLeaseToken(v string) *DeliveryUpsertOne {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.SetLeaseToken(v)
+	})
+}
+
+// UpdateLeaseToken sets the "lease_token" field to the value that was provided on create.
+func (u *DeliveryUpsertOne) UpdateLeaseToken() *DeliveryUpsertOne {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.UpdateLeaseToken()
 	})
 }
 
@@ -951,6 +1001,20 @@ func (u *DeliveryUpsertBulk) UpdateLeaseUntil() *DeliveryUpsertBulk {
 func (u *DeliveryUpsertBulk) ClearLeaseUntil() *DeliveryUpsertBulk {
 	return u.Update(func(s *DeliveryUpsert) {
 		s.ClearLeaseUntil()
+	})
+}
+
+// SetLeaseToken sets the "lease_token" field.
+func (u *DeliveryUpsertBulk) SetLeaseToken(v string) *DeliveryUpsertBulk {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.SetLeaseToken(v)
+	})
+}
+
+// UpdateLeaseToken sets the "lease_token" field to the value that was provided on create.
+func (u *DeliveryUpsertBulk) UpdateLeaseToken() *DeliveryUpsertBulk {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.UpdateLeaseToken()
 	})
 }
 

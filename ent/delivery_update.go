@@ -104,6 +104,20 @@ func (_u *DeliveryUpdate) ClearLeaseUntil() *DeliveryUpdate {
 	return _u
 }
 
+// SetLeaseToken sets the "lease_token" field.
+func (_u *DeliveryUpdate) SetLeaseToken(v string) *DeliveryUpdate {
+	_u.mutation.SetLeaseToken(v)
+	return _u
+}
+
+// SetNillableLeaseToken sets the "lease_token" field if the given value is not nil.
+func (_u *DeliveryUpdate) SetNillableLeaseToken(v *string) *DeliveryUpdate {
+	if v != nil {
+		_u.SetLeaseToken(*v)
+	}
+	return _u
+}
+
 // SetLastError sets the "last_error" field.
 func (_u *DeliveryUpdate) SetLastError(v string) *DeliveryUpdate {
 	_u.mutation.SetLastError(v)
@@ -230,6 +244,9 @@ func (_u *DeliveryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.LeaseUntilCleared() {
 		_spec.ClearField(delivery.FieldLeaseUntil, field.TypeTime)
 	}
+	if value, ok := _u.mutation.LeaseToken(); ok {
+		_spec.SetField(delivery.FieldLeaseToken, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.LastError(); ok {
 		_spec.SetField(delivery.FieldLastError, field.TypeString, value)
 	}
@@ -354,6 +371,20 @@ func (_u *DeliveryUpdateOne) SetNillableLeaseUntil(v *time.Time) *DeliveryUpdate
 // ClearLeaseUntil clears the value of the "lease_until" field.
 func (_u *DeliveryUpdateOne) ClearLeaseUntil() *DeliveryUpdateOne {
 	_u.mutation.ClearLeaseUntil()
+	return _u
+}
+
+// SetLeaseToken sets the "lease_token" field.
+func (_u *DeliveryUpdateOne) SetLeaseToken(v string) *DeliveryUpdateOne {
+	_u.mutation.SetLeaseToken(v)
+	return _u
+}
+
+// SetNillableLeaseToken sets the "lease_token" field if the given value is not nil.
+func (_u *DeliveryUpdateOne) SetNillableLeaseToken(v *string) *DeliveryUpdateOne {
+	if v != nil {
+		_u.SetLeaseToken(*v)
+	}
 	return _u
 }
 
@@ -512,6 +543,9 @@ func (_u *DeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Delivery, err 
 	}
 	if _u.mutation.LeaseUntilCleared() {
 		_spec.ClearField(delivery.FieldLeaseUntil, field.TypeTime)
+	}
+	if value, ok := _u.mutation.LeaseToken(); ok {
+		_spec.SetField(delivery.FieldLeaseToken, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.LastError(); ok {
 		_spec.SetField(delivery.FieldLastError, field.TypeString, value)

@@ -1370,13 +1370,13 @@ type DeliveryMutation struct {
 	delivery_uid    *string
 	response_id     *int
 	addresponse_id  *int
-	body            *json.RawMessage
-	appendbody      json.RawMessage
+	body            *[]byte
 	state           *delivery.State
 	attempts        *int
 	addattempts     *int
 	next_attempt_at *time.Time
 	lease_until     *time.Time
+	lease_token     *string
 	last_error      *string
 	clearedFields   map[string]struct{}
 	payload         *int
@@ -1649,13 +1649,12 @@ func (m *DeliveryMutation) ResetResponseID() {
 }
 
 // SetBody sets the "body" field.
-func (m *DeliveryMutation) SetBody(jm json.RawMessage) {
-	m.body = &jm
-	m.appendbody = nil
+func (m *DeliveryMutation) SetBody(b []byte) {
+	m.body = &b
 }
 
 // Body returns the value of the "body" field in the mutation.
-func (m *DeliveryMutation) Body() (r json.RawMessage, exists bool) {
+func (m *DeliveryMutation) Body() (r []byte, exists bool) {
 	v := m.body
 	if v == nil {
 		return
@@ -1666,7 +1665,7 @@ func (m *DeliveryMutation) Body() (r json.RawMessage, exists bool) {
 // OldBody returns the old "body" field's value of the Delivery entity.
 // If the Delivery object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *DeliveryMutation) OldBody(ctx context.Context) (v json.RawMessage, err error) {
+func (m *DeliveryMutation) OldBody(ctx context.Context) (v []byte, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldBody is only allowed on UpdateOne operations")
 	}
@@ -1680,23 +1679,9 @@ func (m *DeliveryMutation) OldBody(ctx context.Context) (v json.RawMessage, err 
 	return oldValue.Body, nil
 }
 
-// AppendBody adds jm to the "body" field.
-func (m *DeliveryMutation) AppendBody(jm json.RawMessage) {
-	m.appendbody = append(m.appendbody, jm...)
-}
-
-// AppendedBody returns the list of values that were appended to the "body" field in this mutation.
-func (m *DeliveryMutation) AppendedBody() (json.RawMessage, bool) {
-	if len(m.appendbody) == 0 {
-		return nil, false
-	}
-	return m.appendbody, true
-}
-
 // ResetBody resets all changes to the "body" field.
 func (m *DeliveryMutation) ResetBody() {
 	m.body = nil
-	m.appendbody = nil
 }
 
 // SetState sets the "state" field.
@@ -1876,6 +1861,42 @@ func (m *DeliveryMutation) ResetLeaseUntil() {
 	delete(m.clearedFields, delivery.FieldLeaseUntil)
 }
 
+// SetLeaseToken sets the "lease_token" field.
+func (m *DeliveryMutation) SetLeaseToken(s string) {
+	m.lease_token = &s
+}
+
+// LeaseToken returns the value of the "lease_token" field in the mutation.
+func (m *DeliveryMutation) LeaseToken() (r string, exists bool) {
+	v := m.lease_token
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeaseToken returns the old "lease_token" field's value of the Delivery entity.
+// If the Delivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryMutation) OldLeaseToken(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeaseToken is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeaseToken requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeaseToken: %w", err)
+	}
+	return oldValue.LeaseToken, nil
+}
+
+// ResetLeaseToken resets all changes to the "lease_token" field.
+func (m *DeliveryMutation) ResetLeaseToken() {
+	m.lease_token = nil
+}
+
 // SetLastError sets the "last_error" field.
 func (m *DeliveryMutation) SetLastError(s string) {
 	m.last_error = &s
@@ -2009,7 +2030,7 @@ func (m *DeliveryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DeliveryMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 12)
 	if m.created_at != nil {
 		fields = append(fields, delivery.FieldCreatedAt)
 	}
@@ -2036,6 +2057,9 @@ func (m *DeliveryMutation) Fields() []string {
 	}
 	if m.lease_until != nil {
 		fields = append(fields, delivery.FieldLeaseUntil)
+	}
+	if m.lease_token != nil {
+		fields = append(fields, delivery.FieldLeaseToken)
 	}
 	if m.last_error != nil {
 		fields = append(fields, delivery.FieldLastError)
@@ -2069,6 +2093,8 @@ func (m *DeliveryMutation) Field(name string) (ent.Value, bool) {
 		return m.NextAttemptAt()
 	case delivery.FieldLeaseUntil:
 		return m.LeaseUntil()
+	case delivery.FieldLeaseToken:
+		return m.LeaseToken()
 	case delivery.FieldLastError:
 		return m.LastError()
 	case delivery.FieldPayloadID:
@@ -2100,6 +2126,8 @@ func (m *DeliveryMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldNextAttemptAt(ctx)
 	case delivery.FieldLeaseUntil:
 		return m.OldLeaseUntil(ctx)
+	case delivery.FieldLeaseToken:
+		return m.OldLeaseToken(ctx)
 	case delivery.FieldLastError:
 		return m.OldLastError(ctx)
 	case delivery.FieldPayloadID:
@@ -2142,7 +2170,7 @@ func (m *DeliveryMutation) SetField(name string, value ent.Value) error {
 		m.SetResponseID(v)
 		return nil
 	case delivery.FieldBody:
-		v, ok := value.(json.RawMessage)
+		v, ok := value.([]byte)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
@@ -2175,6 +2203,13 @@ func (m *DeliveryMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetLeaseUntil(v)
+		return nil
+	case delivery.FieldLeaseToken:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeaseToken(v)
 		return nil
 	case delivery.FieldLastError:
 		v, ok := value.(string)
@@ -2301,6 +2336,9 @@ func (m *DeliveryMutation) ResetField(name string) error {
 		return nil
 	case delivery.FieldLeaseUntil:
 		m.ResetLeaseUntil()
+		return nil
+	case delivery.FieldLeaseToken:
+		m.ResetLeaseToken()
 		return nil
 	case delivery.FieldLastError:
 		m.ResetLastError()

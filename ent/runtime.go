@@ -71,8 +71,12 @@ func init() {
 	deliveryDescNextAttemptAt := deliveryFields[5].Descriptor()
 	// delivery.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
 	delivery.DefaultNextAttemptAt = deliveryDescNextAttemptAt.Default.(func() time.Time)
+	// deliveryDescLeaseToken is the schema descriptor for lease_token field.
+	deliveryDescLeaseToken := deliveryFields[7].Descriptor()
+	// delivery.DefaultLeaseToken holds the default value on creation for the lease_token field.
+	delivery.DefaultLeaseToken = deliveryDescLeaseToken.Default.(string)
 	// deliveryDescLastError is the schema descriptor for last_error field.
-	deliveryDescLastError := deliveryFields[7].Descriptor()
+	deliveryDescLastError := deliveryFields[8].Descriptor()
 	// delivery.DefaultLastError holds the default value on creation for the last_error field.
 	delivery.DefaultLastError = deliveryDescLastError.Default.(string)
 	idempotencykeyFields := schema.IdempotencyKey{}.Fields()

@@ -33,6 +33,8 @@ const (
 	FieldNextAttemptAt = "next_attempt_at"
 	// FieldLeaseUntil holds the string denoting the lease_until field in the database.
 	FieldLeaseUntil = "lease_until"
+	// FieldLeaseToken holds the string denoting the lease_token field in the database.
+	FieldLeaseToken = "lease_token"
 	// FieldLastError holds the string denoting the last_error field in the database.
 	FieldLastError = "last_error"
 	// FieldPayloadID holds the string denoting the payload_id field in the database.
@@ -62,6 +64,7 @@ var Columns = []string{
 	FieldAttempts,
 	FieldNextAttemptAt,
 	FieldLeaseUntil,
+	FieldLeaseToken,
 	FieldLastError,
 	FieldPayloadID,
 }
@@ -87,6 +90,8 @@ var (
 	DefaultAttempts int
 	// DefaultNextAttemptAt holds the default value on creation for the "next_attempt_at" field.
 	DefaultNextAttemptAt func() time.Time
+	// DefaultLeaseToken holds the default value on creation for the "lease_token" field.
+	DefaultLeaseToken string
 	// DefaultLastError holds the default value on creation for the "last_error" field.
 	DefaultLastError string
 )
@@ -166,6 +171,11 @@ func ByNextAttemptAt(opts ...sql.OrderTermOption) OrderOption {
 // ByLeaseUntil orders the results by the lease_until field.
 func ByLeaseUntil(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLeaseUntil, opts...).ToFunc()
+}
+
+// ByLeaseToken orders the results by the lease_token field.
+func ByLeaseToken(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeaseToken, opts...).ToFunc()
 }
 
 // ByLastError orders the results by the last_error field.

@@ -75,6 +75,11 @@ func ResponseID(v int) predicate.Delivery {
 	return predicate.Delivery(sql.FieldEQ(FieldResponseID, v))
 }
 
+// Body applies equality check predicate on the "body" field. It's identical to BodyEQ.
+func Body(v []byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldEQ(FieldBody, v))
+}
+
 // Attempts applies equality check predicate on the "attempts" field. It's identical to AttemptsEQ.
 func Attempts(v int) predicate.Delivery {
 	return predicate.Delivery(sql.FieldEQ(FieldAttempts, v))
@@ -88,6 +93,11 @@ func NextAttemptAt(v time.Time) predicate.Delivery {
 // LeaseUntil applies equality check predicate on the "lease_until" field. It's identical to LeaseUntilEQ.
 func LeaseUntil(v time.Time) predicate.Delivery {
 	return predicate.Delivery(sql.FieldEQ(FieldLeaseUntil, v))
+}
+
+// LeaseToken applies equality check predicate on the "lease_token" field. It's identical to LeaseTokenEQ.
+func LeaseToken(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldEQ(FieldLeaseToken, v))
 }
 
 // LastError applies equality check predicate on the "last_error" field. It's identical to LastErrorEQ.
@@ -285,6 +295,46 @@ func ResponseIDLTE(v int) predicate.Delivery {
 	return predicate.Delivery(sql.FieldLTE(FieldResponseID, v))
 }
 
+// BodyEQ applies the EQ predicate on the "body" field.
+func BodyEQ(v []byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldEQ(FieldBody, v))
+}
+
+// BodyNEQ applies the NEQ predicate on the "body" field.
+func BodyNEQ(v []byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldNEQ(FieldBody, v))
+}
+
+// BodyIn applies the In predicate on the "body" field.
+func BodyIn(vs ...[]byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldIn(FieldBody, vs...))
+}
+
+// BodyNotIn applies the NotIn predicate on the "body" field.
+func BodyNotIn(vs ...[]byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldNotIn(FieldBody, vs...))
+}
+
+// BodyGT applies the GT predicate on the "body" field.
+func BodyGT(v []byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldGT(FieldBody, v))
+}
+
+// BodyGTE applies the GTE predicate on the "body" field.
+func BodyGTE(v []byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldGTE(FieldBody, v))
+}
+
+// BodyLT applies the LT predicate on the "body" field.
+func BodyLT(v []byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldLT(FieldBody, v))
+}
+
+// BodyLTE applies the LTE predicate on the "body" field.
+func BodyLTE(v []byte) predicate.Delivery {
+	return predicate.Delivery(sql.FieldLTE(FieldBody, v))
+}
+
 // StateEQ applies the EQ predicate on the "state" field.
 func StateEQ(v State) predicate.Delivery {
 	return predicate.Delivery(sql.FieldEQ(FieldState, v))
@@ -433,6 +483,71 @@ func LeaseUntilIsNil() predicate.Delivery {
 // LeaseUntilNotNil applies the NotNil predicate on the "lease_until" field.
 func LeaseUntilNotNil() predicate.Delivery {
 	return predicate.Delivery(sql.FieldNotNull(FieldLeaseUntil))
+}
+
+// LeaseTokenEQ applies the EQ predicate on the "lease_token" field.
+func LeaseTokenEQ(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldEQ(FieldLeaseToken, v))
+}
+
+// LeaseTokenNEQ applies the NEQ predicate on the "lease_token" field.
+func LeaseTokenNEQ(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldNEQ(FieldLeaseToken, v))
+}
+
+// LeaseTokenIn applies the In predicate on the "lease_token" field.
+func LeaseTokenIn(vs ...string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldIn(FieldLeaseToken, vs...))
+}
+
+// LeaseTokenNotIn applies the NotIn predicate on the "lease_token" field.
+func LeaseTokenNotIn(vs ...string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldNotIn(FieldLeaseToken, vs...))
+}
+
+// LeaseTokenGT applies the GT predicate on the "lease_token" field.
+func LeaseTokenGT(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldGT(FieldLeaseToken, v))
+}
+
+// LeaseTokenGTE applies the GTE predicate on the "lease_token" field.
+func LeaseTokenGTE(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldGTE(FieldLeaseToken, v))
+}
+
+// LeaseTokenLT applies the LT predicate on the "lease_token" field.
+func LeaseTokenLT(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldLT(FieldLeaseToken, v))
+}
+
+// LeaseTokenLTE applies the LTE predicate on the "lease_token" field.
+func LeaseTokenLTE(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldLTE(FieldLeaseToken, v))
+}
+
+// LeaseTokenContains applies the Contains predicate on the "lease_token" field.
+func LeaseTokenContains(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldContains(FieldLeaseToken, v))
+}
+
+// LeaseTokenHasPrefix applies the HasPrefix predicate on the "lease_token" field.
+func LeaseTokenHasPrefix(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldHasPrefix(FieldLeaseToken, v))
+}
+
+// LeaseTokenHasSuffix applies the HasSuffix predicate on the "lease_token" field.
+func LeaseTokenHasSuffix(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldHasSuffix(FieldLeaseToken, v))
+}
+
+// LeaseTokenEqualFold applies the EqualFold predicate on the "lease_token" field.
+func LeaseTokenEqualFold(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldEqualFold(FieldLeaseToken, v))
+}
+
+// LeaseTokenContainsFold applies the ContainsFold predicate on the "lease_token" field.
+func LeaseTokenContainsFold(v string) predicate.Delivery {
+	return predicate.Delivery(sql.FieldContainsFold(FieldLeaseToken, v))
 }
 
 // LastErrorEQ applies the EQ predicate on the "last_error" field.

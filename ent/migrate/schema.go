@@ -53,11 +53,12 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "delivery_uid", Type: field.TypeString, Unique: true},
 		{Name: "response_id", Type: field.TypeInt},
-		{Name: "body", Type: field.TypeJSON},
+		{Name: "body", Type: field.TypeBytes},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"pending", "delivered", "completed", "refused", "failed"}, Default: "pending"},
 		{Name: "attempts", Type: field.TypeInt, Default: 0},
 		{Name: "next_attempt_at", Type: field.TypeTime},
 		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
+		{Name: "lease_token", Type: field.TypeString, Default: ""},
 		{Name: "last_error", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "payload_id", Type: field.TypeInt},
 	}
@@ -69,7 +70,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "deliveries_payloads_deliveries",
-				Columns:    []*schema.Column{DeliveriesColumns[11]},
+				Columns:    []*schema.Column{DeliveriesColumns[12]},
 				RefColumns: []*schema.Column{PayloadsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -99,9 +100,9 @@ var (
 		PrimaryKey: []*schema.Column{IdempotencyKeysColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "idempotencykey_token_id_key",
+				Name:    "idempotencykey_key",
 				Unique:  true,
-				Columns: []*schema.Column{IdempotencyKeysColumns[1], IdempotencyKeysColumns[2]},
+				Columns: []*schema.Column{IdempotencyKeysColumns[2]},
 			},
 			{
 				Name:    "idempotencykey_expires_at",

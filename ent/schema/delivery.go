@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"encoding/json"
 	"time"
 
 	"entgo.io/ent"
@@ -23,13 +22,17 @@ func (Delivery) Fields() []ent.Field {
 		field.String("delivery_uid").Unique().Immutable(),
 		field.Int("response_id").Immutable(),
 		// The exact JSON body to send, fixed at submit time.
-		field.JSON("body", json.RawMessage{}).Immutable(),
+		field.Bytes("body").Immutable(),
 		field.Enum("state").Values("pending", "delivered", "completed", "refused", "failed").Default("pending"),
 		field.Int("attempts").Default(0),
 		field.Time("next_attempt_at").Default(time.Now),
 		// A dispatcher owns the delivery until this time; another may take
 		// it over once the lease has expired.
 		field.Time("lease_until").Optional().Nillable(),
+		// Names the claim that holds the lease; every write of an attempt's
+		// outcome is conditional on it, so a dispatcher that lost its lease
+		// cannot overwrite its successor's work.
+		field.String("lease_token").Default(""),
 		field.Text("last_error").Default(""),
 		field.Int("payload_id"),
 	}
@@ -45,8 +48,9 @@ func (Delivery) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("state", "next_attempt_at")}
 }
 
-// IdempotencyKey remembers a create_ticket request by its Idempotency-Key,
-// scoped to the token, so a retry returns the first answer.
+// IdempotencyKey remembers a create_ticket request by its Idempotency-Key so
+// a retry returns the first answer. A key belongs to the token that first
+// used it: another token presenting it gets a conflict.
 type IdempotencyKey struct{ ent.Schema }
 
 func (IdempotencyKey) Fields() []ent.Field {
@@ -64,7 +68,7 @@ func (IdempotencyKey) Fields() []ent.Field {
 
 func (IdempotencyKey) Indexes() []ent.Index {
 	return []ent.Index{
-		index.Fields("token_id", "key").Unique(),
+		index.Fields("key").Unique(),
 		index.Fields("expires_at"),
 	}
 }

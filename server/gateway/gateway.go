@@ -1,0 +1,248 @@
+// Package gateway is the REST door: grpc-gateway translating the JSON API
+// to the gRPC services, with the wire conventions integrators rely on —
+// {"ok": ...} envelopes, ids as JSON numbers, the status codes and headers
+// of the contract.
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/textproto"
+	"strconv"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/server/apierr"
+	"github.com/tickiti/tickiti/server/grpcapi"
+	"github.com/tickiti/tickiti/server/restjson"
+)
+
+// DefaultMaxBody is the default request body limit (1 MiB).
+const DefaultMaxBody = 1 << 20
+
+// New returns the REST handler, forwarding to the gRPC server behind conn.
+// Bodies over maxBody bytes are refused with 413.
+func New(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handler, error) {
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
+	}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler{}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithForwardResponseOption(setStatus),
+		runtime.WithErrorHandler(handleError),
+		runtime.WithRoutingErrorHandler(handleRoutingError),
+		runtime.WithWriteContentLength(),
+	)
+	if err := v1.RegisterTicketServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	return limitBody(mux, maxBody), nil
+}
+
+// incomingHeader forwards the headers the services read. (The gateway
+// forwards Authorization as "authorization" by itself.)
+func incomingHeader(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == "Idempotency-Key" {
+		return "idempotency-key", true
+	}
+	return "", false
+}
+
+// outgoingHeader turns gRPC response metadata into HTTP headers; internal
+// metadata stays internal.
+func outgoingHeader(key string) (string, bool) {
+	if key == grpcapi.ReplayedKey {
+		return "Idempotent-Replayed", true
+	}
+	return "", false
+}
+
+// setStatus applies the HTTP status a handler asked for (201 for a created
+// ticket); the default is 200.
+func setStatus(ctx context.Context, w http.ResponseWriter, _ proto.Message) error {
+	md, ok := runtime.ServerMetadataFromContext(ctx)
+	if !ok {
+		return nil
+	}
+	if v := md.HeaderMD.Get(grpcapi.HTTPStatusKey); len(v) > 0 {
+		if code, err := strconv.Atoi(v[0]); err == nil {
+			w.WriteHeader(code)
+		}
+	}
+	return nil
+}
+
+// marshaler writes successes as {"ok": true, "data": <message>} and reads
+// requests with restjson.
+type marshaler struct{}
+
+func (marshaler) ContentType(any) string { return "application/json" }
+
+func (marshaler) Marshal(v any) ([]byte, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return json.Marshal(v)
+	}
+	data, err := restjson.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(data)+20)
+	out = append(out, `{"ok":true,"data":`...)
+	out = append(out, data...)
+	return append(out, '}'), nil
+}
+
+func (marshaler) Unmarshal(data []byte, v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return json.Unmarshal(data, v)
+	}
+	return restjson.Unmarshal(data, m)
+}
+
+func (m marshaler) NewDecoder(r io.Reader) runtime.Decoder {
+	return runtime.DecoderFunc(func(v any) error {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			err = &restjson.SyntaxError{Err: errors.New("the request body is empty; send a JSON object")}
+		} else {
+			err = m.Unmarshal(data, v)
+		}
+		// The gateway flattens decode errors into text; keep the typed
+		// error where the error handler can find it.
+		if b, ok := r.(*body); ok && err != nil {
+			b.decodeErr = err
+		}
+		return err
+	})
+}
+
+func (marshaler) NewEncoder(w io.Writer) runtime.Encoder {
+	return runtime.EncoderFunc(func(v any) error {
+		data, err := marshaler{}.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	})
+}
+
+// body is a request body read in full by limitBody.
+type body struct {
+	*bytes.Reader
+	decodeErr error
+}
+
+func (*body) Close() error { return nil }
+
+// limitBody enforces the media type and size of request bodies before the
+// gateway reads them.
+func limitBody(next http.Handler, maxBody int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodDelete {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, r, apierr.New(apierr.UnsupportedMediaType, "The request body must be JSON: send Content-Type: application/json."))
+			return
+		}
+		if r.ContentLength > maxBody {
+			writeError(w, r, tooLarge(maxBody))
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil {
+			writeError(w, r, apierr.New(apierr.MalformedJSON, "The request body could not be read: %v", err))
+			return
+		}
+		if int64(len(data)) > maxBody {
+			writeError(w, r, tooLarge(maxBody))
+			return
+		}
+		r.Body = &body{Reader: bytes.NewReader(data)}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooLarge(maxBody int64) error {
+	return apierr.New(apierr.PayloadTooLarge, "The request body is larger than %d bytes.", maxBody)
+}
+
+// handleError renders every error as the contract's envelope.
+func handleError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if b, ok := r.Body.(*body); ok && b.decodeErr != nil {
+		var ne *restjson.NumberError
+		if errors.As(b.decodeErr, &ne) {
+			err = apierr.Invalid(ne.Path, "%s", ne.Error())
+		} else {
+			err = apierr.New(apierr.MalformedJSON, "The request body is not valid JSON of the expected shape: %v", b.decodeErr)
+		}
+	}
+	writeError(w, r, err)
+}
+
+func handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+	if code == http.StatusMethodNotAllowed {
+		writeError(w, r, apierr.New(apierr.MethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
+		return
+	}
+	writeError(w, r, apierr.New(apierr.NotFound, "No route for %s %s.", r.Method, r.URL.Path))
+}
+
+// envelope is the body of every REST error.
+type envelope struct {
+	OK      bool                `json:"ok"`
+	Error   string              `json:"error"`
+	Message string              `json:"message"`
+	Errors  map[string][]string `json:"errors,omitempty"`
+	Details map[string]any      `json:"details,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, _ *http.Request, err error) {
+	var e *apierr.Error
+	if !errors.As(err, &e) {
+		e = apierr.FromStatus(status.Convert(err))
+	}
+	env := envelope{Error: e.Reason, Message: e.Message, Errors: e.Fields}
+	if len(e.Metadata) > 0 {
+		env.Details = make(map[string]any, len(e.Metadata))
+		for k, v := range e.Metadata {
+			// Ids travel as strings in ErrorInfo metadata; REST shows
+			// them as the numbers they are.
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				env.Details[k] = n
+			} else {
+				env.Details[k] = v
+			}
+		}
+	}
+	code := apierr.HTTPStatus(e.Reason)
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tickiti"`)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(env)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,30 @@
+// Package render fills Mustache templates ({{key}}) from a data bag. Values
+// are HTML-escaped; partials are disabled so a template cannot read files.
+package render
+
+import (
+	"fmt"
+
+	"github.com/cbroglie/mustache"
+)
+
+// noPartials refuses every {{> partial}}.
+type noPartials struct{}
+
+func (noPartials) Get(name string) (string, error) {
+	return "", fmt.Errorf("partials are not supported ({{> %s}})", name)
+}
+
+// Parse compiles a template, reporting the position of a syntax error.
+func Parse(text string) (*mustache.Template, error) {
+	return mustache.ParseStringPartials(text, noPartials{})
+}
+
+// String renders text with ctx. Missing keys render as nothing.
+func String(text string, ctx map[string]any) (string, error) {
+	t, err := Parse(text)
+	if err != nil {
+		return "", err
+	}
+	return t.Render(ctx)
+}

@@ -1,0 +1,223 @@
+package service
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/tickiti/tickiti/ent"
+	"github.com/tickiti/tickiti/ent/contact"
+	"github.com/tickiti/tickiti/ent/intervention"
+	"github.com/tickiti/tickiti/ent/payload"
+	"github.com/tickiti/tickiti/ent/template"
+	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/server/apierr"
+	"github.com/tickiti/tickiti/server/auth"
+	"github.com/tickiti/tickiti/server/render"
+	"github.com/tickiti/tickiti/server/uifield"
+)
+
+// NumberOffset makes ticket numbers from ids: the first ticket is 100001.
+const NumberOffset = 100000
+
+// TicketNumber is the human-facing number of ticket id.
+func TicketNumber(id int) int64 { return int64(id) + NumberOffset }
+
+// CreateTicket opens a ticket for an intervention, as the remote system asks
+// through POST /api/create_ticket. idemKey is the Idempotency-Key; replayed
+// is true when the answer is the stored answer of an earlier request.
+func (s *Service) CreateTicket(ctx context.Context, p *auth.Principal, idemKey string, req *v1.CreateTicketRequest) (resp *v1.CreateTicketResponse, replayed bool, err error) {
+	key, err := ParseIdempotencyKey(idemKey)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := validateCreate(req); err != nil {
+		return nil, false, err
+	}
+	claim, stored, err := s.claimKey(ctx, p.TokenID, key, req)
+	if err != nil || stored != nil {
+		return stored, stored != nil, err
+	}
+	resp, err = s.createTicket(ctx, req, claim)
+	if err != nil {
+		// Nothing was created: free the key so a corrected retry can use it.
+		s.releaseKey(claim)
+		return nil, false, err
+	}
+	return resp, false, nil
+}
+
+// validateCreate checks what needs no database.
+func validateCreate(req *v1.CreateTicketRequest) error {
+	var v apierr.Validation
+	email := strings.TrimSpace(req.GetOriginatorEmailAddress())
+	switch {
+	case email == "":
+		v.Add("originator_email_address", "The originator email address field is required.")
+	case !validEmail(email):
+		v.Add("originator_email_address", "The originator email address field must be a valid email address.")
+	}
+	if req.GetIntervention() == "" {
+		v.Add("intervention", "The intervention field is required.")
+	}
+	switch uid := req.GetUid(); {
+	case uid == "":
+		v.Add("uid", "The uid field is required.")
+	case utf8.RuneCountInString(uid) > 255:
+		v.Add("uid", "The uid field must not be greater than 255 characters.")
+	case !utf8.ValidString(uid):
+		v.Add("uid", "The uid field must be valid UTF-8.")
+	}
+	switch {
+	case req.GetData() == nil:
+		v.Add("data", "The data field is required.")
+	case req.GetData().GetData() == nil:
+		v.Add("data.data", "The data.data field is required and must be an object.")
+	}
+	return v.Err()
+}
+
+func validEmail(s string) bool {
+	addr, err := mail.ParseAddress(s)
+	return err == nil && addr.Address == s && addr.Name == "" && len(s) <= 254
+}
+
+// createTicket does the work in one transaction and completes the key claim
+// in the same transaction, so the stored answer and the ticket land together.
+func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest, claim *keyClaim) (*v1.CreateTicketResponse, error) {
+	iv, err := s.db.Intervention.Query().Where(intervention.Name(req.GetIntervention())).Only(ctx)
+	if ent.IsNotFound(err) || (err == nil && !iv.Enabled) {
+		return nil, apierr.Invalid("intervention", "The selected intervention is invalid: no enabled intervention is named %q.", req.GetIntervention())
+	}
+	if err != nil {
+		return nil, s.internal("look up intervention", err)
+	}
+	bag := req.GetData().GetData()
+	if err := checkBag(iv.Fields, bag, "data.data."); err != nil {
+		return nil, err
+	}
+	tmpls, err := s.templates(ctx, iv.Name, "private", "public")
+	if err != nil {
+		return nil, err
+	}
+	if tmpls["private"] == "" {
+		return nil, apierr.Invalid("intervention", "The intervention %q cannot be used: its template %s.private is missing.", iv.Name, iv.Name)
+	}
+	raw, err := encodeBag(bag)
+	if err != nil {
+		return nil, s.internal("encode data bag", err)
+	}
+	email := strings.ToLower(strings.TrimSpace(req.GetOriginatorEmailAddress()))
+
+	var resp *v1.CreateTicketResponse
+	err = s.db.Tx(ctx, func(tx *ent.Tx) error {
+		contactID, err := ensureContact(ctx, tx, email)
+		if err != nil {
+			return err
+		}
+		t, err := tx.Ticket.Create().SetQueueID(iv.QueueID).SetContactID(contactID).Save(ctx)
+		if err != nil {
+			return err
+		}
+		err = tx.Payload.Create().SetTicketID(t.ID).SetInterventionID(iv.ID).SetUID(req.GetUid()).SetData(raw).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		vars := renderContext(bag, map[string]any{
+			"ticket_id": t.ID, "ticket_number": TicketNumber(t.ID), "uid": req.GetUid(), "intervention": iv.Name,
+			"originator_email_address": email,
+		})
+		notes := []*ent.ResponseCreate{}
+		for _, kind := range []string{"private", "public"} {
+			if tmpls[kind] == "" {
+				continue
+			}
+			text, err := render.String(tmpls[kind], vars)
+			if err != nil {
+				return apierr.Invalid("intervention", "The template %s.%s does not render: %v", iv.Name, kind, err)
+			}
+			notes = append(notes, tx.Response.Create().SetTicketID(t.ID).SetInternal(kind == "private").
+				SetContent(text).SetAuthorName(auth.SystemName))
+		}
+		if err := tx.Response.CreateBulk(notes...).Exec(ctx); err != nil {
+			return err
+		}
+		resp = &v1.CreateTicketResponse{
+			TicketId: int64(t.ID), TicketNumber: TicketNumber(t.ID),
+			Intervention: iv.Name, Uid: req.GetUid(), Status: string(t.Status),
+		}
+		return claim.complete(ctx, tx, resp)
+	})
+	if ent.IsConstraintError(err) {
+		if conflict := s.uidConflict(ctx, iv.ID, req.GetUid()); conflict != nil {
+			return nil, conflict
+		}
+	}
+	if err != nil {
+		return nil, s.internal("create ticket", err)
+	}
+	return resp, nil
+}
+
+// ensureContact finds or creates the contact; the insert ignores a
+// concurrent creation of the same address.
+func ensureContact(ctx context.Context, tx *ent.Tx, email string) (int, error) {
+	id, err := tx.Contact.Query().Where(contact.Email(email)).OnlyID(ctx)
+	if !ent.IsNotFound(err) {
+		return id, err
+	}
+	err = tx.Contact.Create().SetEmail(email).OnConflictColumns(contact.FieldEmail).DoNothing().Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return tx.Contact.Query().Where(contact.Email(email)).OnlyID(ctx)
+}
+
+// uidConflict is the 409 for a uid that already has a payload, or nil.
+func (s *Service) uidConflict(ctx context.Context, interventionID int, uid string) error {
+	existing, err := s.db.Payload.Query().Where(payload.InterventionID(interventionID), payload.UID(uid)).Only(ctx)
+	if err != nil {
+		return nil
+	}
+	e := apierr.New(apierr.UIDConflict, "The uid %q already has a ticket for this intervention: ticket %d.", uid, TicketNumber(existing.TicketID))
+	e.Fields = map[string][]string{"uid": {"The uid has already been taken."}}
+	e.Metadata = map[string]string{
+		"ticket_id":     apierr.Int(int64(existing.TicketID)),
+		"ticket_number": apierr.Int(TicketNumber(existing.TicketID)),
+	}
+	return e
+}
+
+// templates loads "<name>.<kind>" bodies in one query; missing ones are "".
+func (s *Service) templates(ctx context.Context, name string, kinds ...string) (map[string]string, error) {
+	ids := make([]string, len(kinds))
+	for i, k := range kinds {
+		ids[i] = name + "." + k
+	}
+	rows, err := s.db.Template.Query().Where(template.IdentifierIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, s.internal("load templates", err)
+	}
+	out := make(map[string]string, len(kinds))
+	for _, r := range rows {
+		out[strings.TrimPrefix(r.Identifier, name+".")] = r.Body
+	}
+	return out, nil
+}
+
+// checkBag applies the field rules a data bag must meet (prefix names the
+// bag in error paths).
+func checkBag(fields []uifield.Field, bag *structpb.Struct, prefix string) error {
+	var v apierr.Validation
+	for _, f := range fields {
+		if val, ok := bag.GetFields()[f.Name]; ok {
+			if msg := uifield.Check(f, val); msg != "" {
+				v.Add(prefix+f.Name, "%s", msg)
+			}
+		}
+	}
+	return v.Err()
+}

@@ -1,0 +1,61 @@
+package service
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// The data bag is stored as the JSON protojson writes for a Struct: the same
+// text goes to the remote in the epilog, so what was stored is what is sent.
+
+func encodeBag(bag *structpb.Struct) (json.RawMessage, error) {
+	if bag == nil {
+		bag = &structpb.Struct{}
+	}
+	return protojson.Marshal(bag)
+}
+
+func decodeBag(raw json.RawMessage) (*structpb.Struct, error) {
+	bag := &structpb.Struct{}
+	if len(raw) == 0 {
+		return bag, nil
+	}
+	if err := protojson.Unmarshal(raw, bag); err != nil {
+		return nil, fmt.Errorf("stored data bag: %w", err)
+	}
+	return bag, nil
+}
+
+// renderContext is what templates and labels see: the data bag's values and
+// the ticket's own, which win over bag keys of the same name.
+func renderContext(bag *structpb.Struct, extra map[string]any) map[string]any {
+	ctx := make(map[string]any, len(bag.GetFields())+len(extra))
+	for k, v := range bag.GetFields() {
+		ctx[k] = plain(v)
+	}
+	for k, v := range extra {
+		ctx[k] = v
+	}
+	return ctx
+}
+
+// plain turns a Value into what Mustache prints naturally: whole numbers
+// without a fraction, everything else as Go would.
+func plain(v *structpb.Value) any {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_NumberValue:
+		return strconv.FormatFloat(k.NumberValue, 'f', -1, 64)
+	case *structpb.Value_StructValue:
+		return k.StructValue.AsMap()
+	case *structpb.Value_ListValue:
+		return k.ListValue.AsSlice()
+	case *structpb.Value_NullValue:
+		return nil
+	default:
+		return v.AsInterface()
+	}
+}

@@ -12,11 +12,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/textproto"
 	"strconv"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -37,7 +38,8 @@ func New(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handle
 	}
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler{}),
-		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMetadata(idempotencyKey),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(setStatus),
 		runtime.WithErrorHandler(handleError),
@@ -50,13 +52,23 @@ func New(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handle
 	return limitBody(mux, maxBody), nil
 }
 
-// incomingHeader forwards the headers the services read. (The gateway
-// forwards Authorization as "authorization" by itself.)
-func incomingHeader(key string) (string, bool) {
-	if textproto.CanonicalMIMEHeaderKey(key) == "Idempotency-Key" {
-		return "idempotency-key", true
+// idempotencyKey forwards the Idempotency-Key header, the one header the
+// services read besides Authorization (which the gateway forwards itself).
+// gRPC metadata values must be printable ASCII, so a key that is not goes as
+// binary metadata, to be refused by the service with a clear error rather
+// than dropped on the way.
+func idempotencyKey(_ context.Context, r *http.Request) metadata.MD {
+	vals, ok := r.Header["Idempotency-Key"]
+	if !ok {
+		return nil
 	}
-	return "", false
+	v := strings.Join(vals, ",")
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return metadata.Pairs(grpcapi.IdempotencyKeyBin, v)
+		}
+	}
+	return metadata.Pairs(grpcapi.IdempotencyKey, v)
 }
 
 // outgoingHeader turns gRPC response metadata into HTTP headers; internal

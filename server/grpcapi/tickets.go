@@ -19,6 +19,10 @@ const (
 	HTTPStatusKey = "x-http-status"
 	// ReplayedKey marks an idempotent replay (REST: Idempotent-Replayed).
 	ReplayedKey = "idempotent-replayed"
+	// IdempotencyKey carries the Idempotency-Key; IdempotencyKeyBin carries
+	// one that is not printable ASCII (so that it can be refused clearly).
+	IdempotencyKey    = "idempotency-key"
+	IdempotencyKeyBin = "idempotency-key-bin"
 )
 
 // Tickets implements tickiti.v1.TicketService on the service core.
@@ -34,7 +38,11 @@ func NewTickets(svc *service.Service) *Tickets { return &Tickets{svc: svc} }
 // in the response header.
 func (t *Tickets) CreateTicket(ctx context.Context, req *v1.CreateTicketRequest) (*v1.CreateTicketResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	resp, replayed, err := t.svc.CreateTicket(ctx, auth.From(ctx), first(md, "idempotency-key"), req)
+	key := first(md, IdempotencyKey)
+	if key == "" {
+		key = first(md, IdempotencyKeyBin)
+	}
+	resp, replayed, err := t.svc.CreateTicket(ctx, auth.From(ctx), key, req)
 	if err != nil {
 		return nil, err
 	}

@@ -75,8 +75,9 @@ func (s *Service) claimKey(ctx context.Context, tokenID int, key string, req *v1
 		if err != nil {
 			return nil, nil, s.internal("read idempotency key", err)
 		}
+		answered := prev.Response != nil && len(*prev.Response) > 0
 		expired := prev.ExpiresAt.Before(now)
-		abandoned := prev.Response == nil && prev.CreatedAt.Before(now.Add(-inFlightTimeout))
+		abandoned := !answered && prev.CreatedAt.Before(now.Add(-inFlightTimeout))
 		if expired || abandoned {
 			// Forget it, unless someone else already did, and try again.
 			_, err := s.db.IdempotencyKey.Delete().Where(idempotencykey.ID(prev.ID), idempotencykey.CreatedAt(prev.CreatedAt)).Exec(ctx)
@@ -89,7 +90,7 @@ func (s *Service) claimKey(ctx context.Context, tokenID int, key string, req *v1
 			return nil, nil, apierr.New(apierr.IdempotencyKeyConflict,
 				"The Idempotency-Key was already used with a different request; use a new key for a new request.")
 		}
-		if prev.Response == nil {
+		if !answered {
 			return nil, nil, apierr.New(apierr.IdempotencyKeyInFlight,
 				"A request with this Idempotency-Key is still being processed; retry later.")
 		}

@@ -29,17 +29,21 @@ func (s *Service) GetTicket(ctx context.Context, number int64) (*v1.Ticket, erro
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.db.Ticket.Query().Where(ticket.ID(id)).
-		WithQueue().WithContact().
-		WithResponses(func(q *ent.ResponseQuery) {
-			q.Order(ent.Asc(response.FieldCreatedAt), ent.Asc(response.FieldID)).WithAuthor()
-		}).
-		WithPayload(func(q *ent.PayloadQuery) {
-			q.WithIntervention().WithDeliveries(func(q *ent.DeliveryQuery) {
-				q.Order(ent.Desc(delivery.FieldID)).Limit(1)
-			})
-		}).
-		Only(ctx)
+	var t *ent.Ticket
+	err = s.db.Read(ctx, func(c *ent.Client) (err error) {
+		t, err = c.Ticket.Query().Where(ticket.ID(id)).
+			WithQueue().WithContact().
+			WithResponses(func(q *ent.ResponseQuery) {
+				q.Order(ent.Asc(response.FieldCreatedAt), ent.Asc(response.FieldID)).WithAuthor()
+			}).
+			WithPayload(func(q *ent.PayloadQuery) {
+				q.WithIntervention().WithDeliveries(func(q *ent.DeliveryQuery) {
+					q.Order(ent.Desc(delivery.FieldID)).Limit(1)
+				})
+			}).
+			Only(ctx)
+		return err
+	})
 	if ent.IsNotFound(err) {
 		return nil, apierr.New(apierr.NotFound, "Ticket %d not found.", number)
 	}

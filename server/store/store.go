@@ -121,3 +121,22 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *ent.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// Read runs fn on a read-only transaction that sees one consistent snapshot,
+// so a result assembled from several queries (ent loads edges with one query
+// each) never mixes states from before and after another transaction.
+func (db *DB) Read(ctx context.Context, fn func(c *ent.Client) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.Dialect == dialect.Postgres {
+		// READ COMMITTED would give each statement its own snapshot.
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	// On SQLite a read-only transaction is deferred: it takes no write lock,
+	// and WAL keeps its snapshot from the first read on.
+	tx, err := db.Client.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx.Client())
+}

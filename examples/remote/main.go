@@ -1,0 +1,67 @@
+// Command remote is an example remote system for Tickiti interventions: it
+// receives epilog calls, checks the bearer token, prints the decision and
+// confirms it with a final block, as the quick start describes.
+//
+//	go run ./examples/remote -addr 127.0.0.1:9000 -token "$REMOTE_TOKEN"
+package main
+
+import (
+	"crypto/subtle"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/server/restjson"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9000", "listen address")
+	token := flag.String("token", "", "the remote bearer token Tickiti sends (from `tickiti intervention apply`)")
+	flag.Parse()
+
+	http.HandleFunc("POST /epilog", func(w http.ResponseWriter, r *http.Request) {
+		// 1. Validate the bearer token.
+		if *token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+*token)) != 1 {
+			http.Error(w, `{"ok": false, "message": "bad token"}`, http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req := &v1.EpilogRequest{}
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// 2-3. Locate the domain object by uid and apply the decision. A
+		// real remote de-duplicates on the Tickiti-Delivery-Id header.
+		log.Printf("delivery %s: %s", r.Header.Get("Tickiti-Delivery-Id"), body)
+		data := req.GetData().AsMap()
+		// 4. Answer 200 JSON, here with a final block to complete it.
+		answer := &v1.EpilogResponse{
+			Ok: proto.Bool(true), TicketId: &req.TicketId, Uid: &req.Uid, Intervention: &req.Intervention,
+			Final: &v1.EpilogFinal{
+				ResponseId:      req.GetResponseId(),
+				TicketAudit:     fmt.Sprintf("Discount applied at %v %v. Order updated.", data["order_price"], data["currency"]),
+				RemoteReference: "ORD-10021",
+			},
+		}
+		out, err := restjson.Marshal(answer)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+	})
+	log.Printf("example remote listening on http://%s/epilog", *addr)
+	log.Fatal(http.ListenAndServe(*addr, nil))
+}

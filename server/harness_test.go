@@ -101,7 +101,7 @@ func (r *remote) received() []call {
 
 // seed declares the seed's discount_request intervention, calling back
 // epilogURL, and returns a create-ticket token and a staff token.
-func seed(t *testing.T, db *store.DB, epilogURL string) (remoteToken, createToken, staffToken string) {
+func seed(t testing.TB, db *store.DB, epilogURL string) (remoteToken, createToken, staffToken string) {
 	t.Helper()
 	ctx := context.Background()
 	q := db.Queue.Create().SetName("Inbox").SaveX(ctx)
@@ -119,7 +119,7 @@ func seed(t *testing.T, db *store.DB, epilogURL string) (remoteToken, createToke
 	return remoteToken, newToken(t, db, nil, auth.CreateTicket), newToken(t, db, &u.ID, auth.TicketsWrite)
 }
 
-func newToken(t *testing.T, db *store.DB, userID *int, abilities ...string) string {
+func newToken(t testing.TB, db *store.DB, userID *int, abilities ...string) string {
 	t.Helper()
 	secret := auth.NewSecret()
 	tok := db.APIToken.Create().SetAbilities(abilities).SetSecretHash(auth.Hash(secret)).

@@ -44,7 +44,7 @@ func Each(t *testing.T, fn func(t *testing.T, url string)) {
 
 // Open opens url with store.Open, migrates it, and closes it when the test
 // ends.
-func Open(t *testing.T, url string) *store.DB {
+func Open(t testing.TB, url string) *store.DB {
 	t.Helper()
 	// Not t.Context(): it is canceled before the cleanups run.
 	ctx := context.Background()
@@ -67,7 +67,7 @@ func Open(t *testing.T, url string) *store.DB {
 // server, drops it (CASCADE) when the test ends, and returns a URL whose
 // search_path is that schema: every connection opened from it, and ent's
 // migration, work inside the schema only.
-func PostgresURL(t *testing.T) string {
+func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("TICKITI_TEST_POSTGRES")
 	if base == "" {
@@ -125,7 +125,7 @@ func connect(url string) (*sql.DB, error) {
 
 // dropSchema runs as a cleanup, after the cleanups registered later (such as
 // Open's Close) have closed the test's own connections.
-func dropSchema(t *testing.T, base, schema string) {
+func dropSchema(t testing.TB, base, schema string) {
 	admin, err := connect(base)
 	if err != nil {
 		t.Errorf("dbtest: drop schema %s: %v", schema, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/tickiti/tickiti/ent/apitoken"
 	"github.com/tickiti/tickiti/ent/contact"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/idempotencykey"
 	"github.com/tickiti/tickiti/ent/intervention"
 	"github.com/tickiti/tickiti/ent/payload"
@@ -41,6 +42,8 @@ type Client struct {
 	Contact *ContactClient
 	// Delivery is the client for interacting with the Delivery builders.
 	Delivery *DeliveryClient
+	// DeliveryAttempt is the client for interacting with the DeliveryAttempt builders.
+	DeliveryAttempt *DeliveryAttemptClient
 	// IdempotencyKey is the client for interacting with the IdempotencyKey builders.
 	IdempotencyKey *IdempotencyKeyClient
 	// Intervention is the client for interacting with the Intervention builders.
@@ -71,6 +74,7 @@ func (c *Client) init() {
 	c.APIToken = NewAPITokenClient(c.config)
 	c.Contact = NewContactClient(c.config)
 	c.Delivery = NewDeliveryClient(c.config)
+	c.DeliveryAttempt = NewDeliveryAttemptClient(c.config)
 	c.IdempotencyKey = NewIdempotencyKeyClient(c.config)
 	c.Intervention = NewInterventionClient(c.config)
 	c.Payload = NewPayloadClient(c.config)
@@ -169,19 +173,20 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	cfg := c.config
 	cfg.driver = tx
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		APIToken:       NewAPITokenClient(cfg),
-		Contact:        NewContactClient(cfg),
-		Delivery:       NewDeliveryClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Intervention:   NewInterventionClient(cfg),
-		Payload:        NewPayloadClient(cfg),
-		Queue:          NewQueueClient(cfg),
-		Response:       NewResponseClient(cfg),
-		Template:       NewTemplateClient(cfg),
-		Ticket:         NewTicketClient(cfg),
-		User:           NewUserClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIToken:        NewAPITokenClient(cfg),
+		Contact:         NewContactClient(cfg),
+		Delivery:        NewDeliveryClient(cfg),
+		DeliveryAttempt: NewDeliveryAttemptClient(cfg),
+		IdempotencyKey:  NewIdempotencyKeyClient(cfg),
+		Intervention:    NewInterventionClient(cfg),
+		Payload:         NewPayloadClient(cfg),
+		Queue:           NewQueueClient(cfg),
+		Response:        NewResponseClient(cfg),
+		Template:        NewTemplateClient(cfg),
+		Ticket:          NewTicketClient(cfg),
+		User:            NewUserClient(cfg),
 	}, nil
 }
 
@@ -199,19 +204,20 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	cfg := c.config
 	cfg.driver = &txDriver{tx: tx, drv: c.driver}
 	return &Tx{
-		ctx:            ctx,
-		config:         cfg,
-		APIToken:       NewAPITokenClient(cfg),
-		Contact:        NewContactClient(cfg),
-		Delivery:       NewDeliveryClient(cfg),
-		IdempotencyKey: NewIdempotencyKeyClient(cfg),
-		Intervention:   NewInterventionClient(cfg),
-		Payload:        NewPayloadClient(cfg),
-		Queue:          NewQueueClient(cfg),
-		Response:       NewResponseClient(cfg),
-		Template:       NewTemplateClient(cfg),
-		Ticket:         NewTicketClient(cfg),
-		User:           NewUserClient(cfg),
+		ctx:             ctx,
+		config:          cfg,
+		APIToken:        NewAPITokenClient(cfg),
+		Contact:         NewContactClient(cfg),
+		Delivery:        NewDeliveryClient(cfg),
+		DeliveryAttempt: NewDeliveryAttemptClient(cfg),
+		IdempotencyKey:  NewIdempotencyKeyClient(cfg),
+		Intervention:    NewInterventionClient(cfg),
+		Payload:         NewPayloadClient(cfg),
+		Queue:           NewQueueClient(cfg),
+		Response:        NewResponseClient(cfg),
+		Template:        NewTemplateClient(cfg),
+		Ticket:          NewTicketClient(cfg),
+		User:            NewUserClient(cfg),
 	}, nil
 }
 
@@ -241,8 +247,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Contact, c.Delivery, c.IdempotencyKey, c.Intervention, c.Payload,
-		c.Queue, c.Response, c.Template, c.Ticket, c.User,
+		c.APIToken, c.Contact, c.Delivery, c.DeliveryAttempt, c.IdempotencyKey,
+		c.Intervention, c.Payload, c.Queue, c.Response, c.Template, c.Ticket, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -252,8 +258,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Contact, c.Delivery, c.IdempotencyKey, c.Intervention, c.Payload,
-		c.Queue, c.Response, c.Template, c.Ticket, c.User,
+		c.APIToken, c.Contact, c.Delivery, c.DeliveryAttempt, c.IdempotencyKey,
+		c.Intervention, c.Payload, c.Queue, c.Response, c.Template, c.Ticket, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -268,6 +274,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Contact.mutate(ctx, m)
 	case *DeliveryMutation:
 		return c.Delivery.mutate(ctx, m)
+	case *DeliveryAttemptMutation:
+		return c.DeliveryAttempt.mutate(ctx, m)
 	case *IdempotencyKeyMutation:
 		return c.IdempotencyKey.mutate(ctx, m)
 	case *InterventionMutation:
@@ -711,6 +719,22 @@ func (c *DeliveryClient) QueryPayload(_m *Delivery) *PayloadQuery {
 	return query
 }
 
+// QueryAttemptLog queries the attempt_log edge of a Delivery.
+func (c *DeliveryClient) QueryAttemptLog(_m *Delivery) *DeliveryAttemptQuery {
+	query := (&DeliveryAttemptClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(delivery.Table, delivery.FieldID, id),
+			sqlgraph.To(deliveryattempt.Table, deliveryattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, delivery.AttemptLogTable, delivery.AttemptLogColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *DeliveryClient) Hooks() []Hook {
 	return c.hooks.Delivery
@@ -733,6 +757,155 @@ func (c *DeliveryClient) mutate(ctx context.Context, m *DeliveryMutation) (Value
 		return (&DeliveryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Delivery mutation op: %q", m.Op())
+	}
+}
+
+// DeliveryAttemptClient is a client for the DeliveryAttempt schema.
+type DeliveryAttemptClient struct {
+	config
+}
+
+// NewDeliveryAttemptClient returns a client for the DeliveryAttempt from the given config.
+func NewDeliveryAttemptClient(c config) *DeliveryAttemptClient {
+	return &DeliveryAttemptClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deliveryattempt.Hooks(f(g(h())))`.
+func (c *DeliveryAttemptClient) Use(hooks ...Hook) {
+	c.hooks.DeliveryAttempt = append(c.hooks.DeliveryAttempt, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deliveryattempt.Intercept(f(g(h())))`.
+func (c *DeliveryAttemptClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DeliveryAttempt = append(c.inters.DeliveryAttempt, interceptors...)
+}
+
+// Create returns a builder for creating a DeliveryAttempt entity.
+func (c *DeliveryAttemptClient) Create() *DeliveryAttemptCreate {
+	mutation := newDeliveryAttemptMutation(c.config, OpCreate)
+	return &DeliveryAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DeliveryAttempt entities.
+func (c *DeliveryAttemptClient) CreateBulk(builders ...*DeliveryAttemptCreate) *DeliveryAttemptCreateBulk {
+	return &DeliveryAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DeliveryAttemptClient) MapCreateBulk(slice any, setFunc func(*DeliveryAttemptCreate, int)) *DeliveryAttemptCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DeliveryAttemptCreateBulk{err: fmt.Errorf("calling to DeliveryAttemptClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DeliveryAttemptCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DeliveryAttemptCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DeliveryAttempt.
+func (c *DeliveryAttemptClient) Update() *DeliveryAttemptUpdate {
+	mutation := newDeliveryAttemptMutation(c.config, OpUpdate)
+	return &DeliveryAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DeliveryAttemptClient) UpdateOne(_m *DeliveryAttempt) *DeliveryAttemptUpdateOne {
+	mutation := newDeliveryAttemptMutation(c.config, OpUpdateOne, withDeliveryAttempt(_m))
+	return &DeliveryAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DeliveryAttemptClient) UpdateOneID(id int) *DeliveryAttemptUpdateOne {
+	mutation := newDeliveryAttemptMutation(c.config, OpUpdateOne, withDeliveryAttemptID(id))
+	return &DeliveryAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DeliveryAttempt.
+func (c *DeliveryAttemptClient) Delete() *DeliveryAttemptDelete {
+	mutation := newDeliveryAttemptMutation(c.config, OpDelete)
+	return &DeliveryAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DeliveryAttemptClient) DeleteOne(_m *DeliveryAttempt) *DeliveryAttemptDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DeliveryAttemptClient) DeleteOneID(id int) *DeliveryAttemptDeleteOne {
+	builder := c.Delete().Where(deliveryattempt.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DeliveryAttemptDeleteOne{builder}
+}
+
+// Query returns a query builder for DeliveryAttempt.
+func (c *DeliveryAttemptClient) Query() *DeliveryAttemptQuery {
+	return &DeliveryAttemptQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeliveryAttempt},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DeliveryAttempt entity by its id.
+func (c *DeliveryAttemptClient) Get(ctx context.Context, id int) (*DeliveryAttempt, error) {
+	return c.Query().Where(deliveryattempt.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DeliveryAttemptClient) GetX(ctx context.Context, id int) *DeliveryAttempt {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDelivery queries the delivery edge of a DeliveryAttempt.
+func (c *DeliveryAttemptClient) QueryDelivery(_m *DeliveryAttempt) *DeliveryQuery {
+	query := (&DeliveryClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(deliveryattempt.Table, deliveryattempt.FieldID, id),
+			sqlgraph.To(delivery.Table, delivery.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, deliveryattempt.DeliveryTable, deliveryattempt.DeliveryColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DeliveryAttemptClient) Hooks() []Hook {
+	return c.hooks.DeliveryAttempt
+}
+
+// Interceptors returns the client interceptors.
+func (c *DeliveryAttemptClient) Interceptors() []Interceptor {
+	return c.inters.DeliveryAttempt
+}
+
+func (c *DeliveryAttemptClient) mutate(ctx context.Context, m *DeliveryAttemptMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DeliveryAttemptCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DeliveryAttemptUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DeliveryAttemptUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DeliveryAttemptDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DeliveryAttempt mutation op: %q", m.Op())
 	}
 }
 
@@ -2043,12 +2216,12 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Contact, Delivery, IdempotencyKey, Intervention, Payload, Queue,
-		Response, Template, Ticket, User []ent.Hook
+		APIToken, Contact, Delivery, DeliveryAttempt, IdempotencyKey, Intervention,
+		Payload, Queue, Response, Template, Ticket, User []ent.Hook
 	}
 	inters struct {
-		APIToken, Contact, Delivery, IdempotencyKey, Intervention, Payload, Queue,
-		Response, Template, Ticket, User []ent.Interceptor
+		APIToken, Contact, Delivery, DeliveryAttempt, IdempotencyKey, Intervention,
+		Payload, Queue, Response, Template, Ticket, User []ent.Interceptor
 	}
 )
 

@@ -40,6 +40,8 @@ type Delivery struct {
 	LeaseToken string `json:"lease_token,omitempty"`
 	// LastError holds the value of the "last_error" field.
 	LastError string `json:"last_error,omitempty"`
+	// Redeliveries holds the value of the "redeliveries" field.
+	Redeliveries int `json:"redeliveries,omitempty"`
 	// PayloadID holds the value of the "payload_id" field.
 	PayloadID int `json:"payload_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -52,9 +54,11 @@ type Delivery struct {
 type DeliveryEdges struct {
 	// Payload holds the value of the payload edge.
 	Payload *Payload `json:"payload,omitempty"`
+	// AttemptLog holds the value of the attempt_log edge.
+	AttemptLog []*DeliveryAttempt `json:"attempt_log,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 }
 
 // PayloadOrErr returns the Payload value or an error if the edge
@@ -68,6 +72,15 @@ func (e DeliveryEdges) PayloadOrErr() (*Payload, error) {
 	return nil, &NotLoadedError{edge: "payload"}
 }
 
+// AttemptLogOrErr returns the AttemptLog value or an error if the edge
+// was not loaded in eager-loading.
+func (e DeliveryEdges) AttemptLogOrErr() ([]*DeliveryAttempt, error) {
+	if e.loadedTypes[1] {
+		return e.AttemptLog, nil
+	}
+	return nil, &NotLoadedError{edge: "attempt_log"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Delivery) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -75,7 +88,7 @@ func (*Delivery) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case delivery.FieldBody:
 			values[i] = new([]byte)
-		case delivery.FieldID, delivery.FieldResponseID, delivery.FieldAttempts, delivery.FieldPayloadID:
+		case delivery.FieldID, delivery.FieldResponseID, delivery.FieldAttempts, delivery.FieldRedeliveries, delivery.FieldPayloadID:
 			values[i] = new(sql.NullInt64)
 		case delivery.FieldDeliveryUID, delivery.FieldState, delivery.FieldLeaseToken, delivery.FieldLastError:
 			values[i] = new(sql.NullString)
@@ -169,6 +182,12 @@ func (_m *Delivery) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.LastError = value.String
 			}
+		case delivery.FieldRedeliveries:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field redeliveries", values[i])
+			} else if value.Valid {
+				_m.Redeliveries = int(value.Int64)
+			}
 		case delivery.FieldPayloadID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field payload_id", values[i])
@@ -191,6 +210,11 @@ func (_m *Delivery) Value(name string) (ent.Value, error) {
 // QueryPayload queries the "payload" edge of the Delivery entity.
 func (_m *Delivery) QueryPayload() *PayloadQuery {
 	return NewDeliveryClient(_m.config).QueryPayload(_m)
+}
+
+// QueryAttemptLog queries the "attempt_log" edge of the Delivery entity.
+func (_m *Delivery) QueryAttemptLog() *DeliveryAttemptQuery {
+	return NewDeliveryClient(_m.config).QueryAttemptLog(_m)
 }
 
 // Update returns a builder for updating this Delivery.
@@ -250,6 +274,9 @@ func (_m *Delivery) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("last_error=")
 	builder.WriteString(_m.LastError)
+	builder.WriteString(", ")
+	builder.WriteString("redeliveries=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Redeliveries))
 	builder.WriteString(", ")
 	builder.WriteString("payload_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PayloadID))

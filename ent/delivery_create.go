@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/payload"
 )
 
@@ -153,6 +154,20 @@ func (_c *DeliveryCreate) SetNillableLastError(v *string) *DeliveryCreate {
 	return _c
 }
 
+// SetRedeliveries sets the "redeliveries" field.
+func (_c *DeliveryCreate) SetRedeliveries(v int) *DeliveryCreate {
+	_c.mutation.SetRedeliveries(v)
+	return _c
+}
+
+// SetNillableRedeliveries sets the "redeliveries" field if the given value is not nil.
+func (_c *DeliveryCreate) SetNillableRedeliveries(v *int) *DeliveryCreate {
+	if v != nil {
+		_c.SetRedeliveries(*v)
+	}
+	return _c
+}
+
 // SetPayloadID sets the "payload_id" field.
 func (_c *DeliveryCreate) SetPayloadID(v int) *DeliveryCreate {
 	_c.mutation.SetPayloadID(v)
@@ -162,6 +177,21 @@ func (_c *DeliveryCreate) SetPayloadID(v int) *DeliveryCreate {
 // SetPayload sets the "payload" edge to the Payload entity.
 func (_c *DeliveryCreate) SetPayload(v *Payload) *DeliveryCreate {
 	return _c.SetPayloadID(v.ID)
+}
+
+// AddAttemptLogIDs adds the "attempt_log" edge to the DeliveryAttempt entity by IDs.
+func (_c *DeliveryCreate) AddAttemptLogIDs(ids ...int) *DeliveryCreate {
+	_c.mutation.AddAttemptLogIDs(ids...)
+	return _c
+}
+
+// AddAttemptLog adds the "attempt_log" edges to the DeliveryAttempt entity.
+func (_c *DeliveryCreate) AddAttemptLog(v ...*DeliveryAttempt) *DeliveryCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddAttemptLogIDs(ids...)
 }
 
 // Mutation returns the DeliveryMutation object of the builder.
@@ -227,6 +257,10 @@ func (_c *DeliveryCreate) defaults() {
 		v := delivery.DefaultLastError
 		_c.mutation.SetLastError(v)
 	}
+	if _, ok := _c.mutation.Redeliveries(); !ok {
+		v := delivery.DefaultRedeliveries
+		_c.mutation.SetRedeliveries(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -265,6 +299,9 @@ func (_c *DeliveryCreate) check() error {
 	}
 	if _, ok := _c.mutation.LastError(); !ok {
 		return &ValidationError{Name: "last_error", err: errors.New(`ent: missing required field "Delivery.last_error"`)}
+	}
+	if _, ok := _c.mutation.Redeliveries(); !ok {
+		return &ValidationError{Name: "redeliveries", err: errors.New(`ent: missing required field "Delivery.redeliveries"`)}
 	}
 	if _, ok := _c.mutation.PayloadID(); !ok {
 		return &ValidationError{Name: "payload_id", err: errors.New(`ent: missing required field "Delivery.payload_id"`)}
@@ -343,6 +380,10 @@ func (_c *DeliveryCreate) createSpec() (*Delivery, *sqlgraph.CreateSpec) {
 		_spec.SetField(delivery.FieldLastError, field.TypeString, value)
 		_node.LastError = value
 	}
+	if value, ok := _c.mutation.Redeliveries(); ok {
+		_spec.SetField(delivery.FieldRedeliveries, field.TypeInt, value)
+		_node.Redeliveries = value
+	}
 	if nodes := _c.mutation.PayloadIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -358,6 +399,22 @@ func (_c *DeliveryCreate) createSpec() (*Delivery, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.PayloadID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.AttemptLogIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   delivery.AttemptLogTable,
+			Columns: []string{delivery.AttemptLogColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deliveryattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -505,6 +562,24 @@ func (u *DeliveryUpsert) SetLastError(v string) *DeliveryUpsert {
 // UpdateLastError sets the "last_error" field to the value that was provided on create.
 func (u *DeliveryUpsert) UpdateLastError() *DeliveryUpsert {
 	u.SetExcluded(delivery.FieldLastError)
+	return u
+}
+
+// SetRedeliveries sets the "redeliveries" field.
+func (u *DeliveryUpsert) SetRedeliveries(v int) *DeliveryUpsert {
+	u.Set(delivery.FieldRedeliveries, v)
+	return u
+}
+
+// UpdateRedeliveries sets the "redeliveries" field to the value that was provided on create.
+func (u *DeliveryUpsert) UpdateRedeliveries() *DeliveryUpsert {
+	u.SetExcluded(delivery.FieldRedeliveries)
+	return u
+}
+
+// AddRedeliveries adds v to the "redeliveries" field.
+func (u *DeliveryUpsert) AddRedeliveries(v int) *DeliveryUpsert {
+	u.Add(delivery.FieldRedeliveries, v)
 	return u
 }
 
@@ -683,6 +758,27 @@ func (u *DeliveryUpsertOne) SetLastError(v string) *DeliveryUpsertOne {
 func (u *DeliveryUpsertOne) UpdateLastError() *DeliveryUpsertOne {
 	return u.Update(func(s *DeliveryUpsert) {
 		s.UpdateLastError()
+	})
+}
+
+// SetRedeliveries sets the "redeliveries" field.
+func (u *DeliveryUpsertOne) SetRedeliveries(v int) *DeliveryUpsertOne {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.SetRedeliveries(v)
+	})
+}
+
+// AddRedeliveries adds v to the "redeliveries" field.
+func (u *DeliveryUpsertOne) AddRedeliveries(v int) *DeliveryUpsertOne {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.AddRedeliveries(v)
+	})
+}
+
+// UpdateRedeliveries sets the "redeliveries" field to the value that was provided on create.
+func (u *DeliveryUpsertOne) UpdateRedeliveries() *DeliveryUpsertOne {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.UpdateRedeliveries()
 	})
 }
 
@@ -1029,6 +1125,27 @@ func (u *DeliveryUpsertBulk) SetLastError(v string) *DeliveryUpsertBulk {
 func (u *DeliveryUpsertBulk) UpdateLastError() *DeliveryUpsertBulk {
 	return u.Update(func(s *DeliveryUpsert) {
 		s.UpdateLastError()
+	})
+}
+
+// SetRedeliveries sets the "redeliveries" field.
+func (u *DeliveryUpsertBulk) SetRedeliveries(v int) *DeliveryUpsertBulk {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.SetRedeliveries(v)
+	})
+}
+
+// AddRedeliveries adds v to the "redeliveries" field.
+func (u *DeliveryUpsertBulk) AddRedeliveries(v int) *DeliveryUpsertBulk {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.AddRedeliveries(v)
+	})
+}
+
+// UpdateRedeliveries sets the "redeliveries" field to the value that was provided on create.
+func (u *DeliveryUpsertBulk) UpdateRedeliveries() *DeliveryUpsertBulk {
+	return u.Update(func(s *DeliveryUpsert) {
+		s.UpdateRedeliveries()
 	})
 }
 

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"math"
 
@@ -13,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/payload"
 	"github.com/tickiti/tickiti/ent/predicate"
 )
@@ -20,12 +22,13 @@ import (
 // DeliveryQuery is the builder for querying Delivery entities.
 type DeliveryQuery struct {
 	config
-	ctx         *QueryContext
-	order       []delivery.OrderOption
-	inters      []Interceptor
-	predicates  []predicate.Delivery
-	withPayload *PayloadQuery
-	modifiers   []func(*sql.Selector)
+	ctx            *QueryContext
+	order          []delivery.OrderOption
+	inters         []Interceptor
+	predicates     []predicate.Delivery
+	withPayload    *PayloadQuery
+	withAttemptLog *DeliveryAttemptQuery
+	modifiers      []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -77,6 +80,28 @@ func (_q *DeliveryQuery) QueryPayload() *PayloadQuery {
 			sqlgraph.From(delivery.Table, delivery.FieldID, selector),
 			sqlgraph.To(payload.Table, payload.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, delivery.PayloadTable, delivery.PayloadColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryAttemptLog chains the current query on the "attempt_log" edge.
+func (_q *DeliveryQuery) QueryAttemptLog() *DeliveryAttemptQuery {
+	query := (&DeliveryAttemptClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(delivery.Table, delivery.FieldID, selector),
+			sqlgraph.To(deliveryattempt.Table, deliveryattempt.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, delivery.AttemptLogTable, delivery.AttemptLogColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -271,12 +296,13 @@ func (_q *DeliveryQuery) Clone() *DeliveryQuery {
 		return nil
 	}
 	return &DeliveryQuery{
-		config:      _q.config,
-		ctx:         _q.ctx.Clone(),
-		order:       append([]delivery.OrderOption{}, _q.order...),
-		inters:      append([]Interceptor{}, _q.inters...),
-		predicates:  append([]predicate.Delivery{}, _q.predicates...),
-		withPayload: _q.withPayload.Clone(),
+		config:         _q.config,
+		ctx:            _q.ctx.Clone(),
+		order:          append([]delivery.OrderOption{}, _q.order...),
+		inters:         append([]Interceptor{}, _q.inters...),
+		predicates:     append([]predicate.Delivery{}, _q.predicates...),
+		withPayload:    _q.withPayload.Clone(),
+		withAttemptLog: _q.withAttemptLog.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -291,6 +317,17 @@ func (_q *DeliveryQuery) WithPayload(opts ...func(*PayloadQuery)) *DeliveryQuery
 		opt(query)
 	}
 	_q.withPayload = query
+	return _q
+}
+
+// WithAttemptLog tells the query-builder to eager-load the nodes that are connected to
+// the "attempt_log" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *DeliveryQuery) WithAttemptLog(opts ...func(*DeliveryAttemptQuery)) *DeliveryQuery {
+	query := (&DeliveryAttemptClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withAttemptLog = query
 	return _q
 }
 
@@ -372,8 +409,9 @@ func (_q *DeliveryQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Del
 	var (
 		nodes       = []*Delivery{}
 		_spec       = _q.querySpec()
-		loadedTypes = [1]bool{
+		loadedTypes = [2]bool{
 			_q.withPayload != nil,
+			_q.withAttemptLog != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -400,6 +438,13 @@ func (_q *DeliveryQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Del
 	if query := _q.withPayload; query != nil {
 		if err := _q.loadPayload(ctx, query, nodes, nil,
 			func(n *Delivery, e *Payload) { n.Edges.Payload = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withAttemptLog; query != nil {
+		if err := _q.loadAttemptLog(ctx, query, nodes,
+			func(n *Delivery) { n.Edges.AttemptLog = []*DeliveryAttempt{} },
+			func(n *Delivery, e *DeliveryAttempt) { n.Edges.AttemptLog = append(n.Edges.AttemptLog, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -432,6 +477,36 @@ func (_q *DeliveryQuery) loadPayload(ctx context.Context, query *PayloadQuery, n
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *DeliveryQuery) loadAttemptLog(ctx context.Context, query *DeliveryAttemptQuery, nodes []*Delivery, init func(*Delivery), assign func(*Delivery, *DeliveryAttempt)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Delivery)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(deliveryattempt.FieldDeliveryID)
+	}
+	query.Where(predicate.DeliveryAttempt(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(delivery.AttemptLogColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.DeliveryID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "delivery_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }

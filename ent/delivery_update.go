@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/payload"
 	"github.com/tickiti/tickiti/ent/predicate"
 )
@@ -132,6 +133,27 @@ func (_u *DeliveryUpdate) SetNillableLastError(v *string) *DeliveryUpdate {
 	return _u
 }
 
+// SetRedeliveries sets the "redeliveries" field.
+func (_u *DeliveryUpdate) SetRedeliveries(v int) *DeliveryUpdate {
+	_u.mutation.ResetRedeliveries()
+	_u.mutation.SetRedeliveries(v)
+	return _u
+}
+
+// SetNillableRedeliveries sets the "redeliveries" field if the given value is not nil.
+func (_u *DeliveryUpdate) SetNillableRedeliveries(v *int) *DeliveryUpdate {
+	if v != nil {
+		_u.SetRedeliveries(*v)
+	}
+	return _u
+}
+
+// AddRedeliveries adds value to the "redeliveries" field.
+func (_u *DeliveryUpdate) AddRedeliveries(v int) *DeliveryUpdate {
+	_u.mutation.AddRedeliveries(v)
+	return _u
+}
+
 // SetPayloadID sets the "payload_id" field.
 func (_u *DeliveryUpdate) SetPayloadID(v int) *DeliveryUpdate {
 	_u.mutation.SetPayloadID(v)
@@ -151,6 +173,21 @@ func (_u *DeliveryUpdate) SetPayload(v *Payload) *DeliveryUpdate {
 	return _u.SetPayloadID(v.ID)
 }
 
+// AddAttemptLogIDs adds the "attempt_log" edge to the DeliveryAttempt entity by IDs.
+func (_u *DeliveryUpdate) AddAttemptLogIDs(ids ...int) *DeliveryUpdate {
+	_u.mutation.AddAttemptLogIDs(ids...)
+	return _u
+}
+
+// AddAttemptLog adds the "attempt_log" edges to the DeliveryAttempt entity.
+func (_u *DeliveryUpdate) AddAttemptLog(v ...*DeliveryAttempt) *DeliveryUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAttemptLogIDs(ids...)
+}
+
 // Mutation returns the DeliveryMutation object of the builder.
 func (_u *DeliveryUpdate) Mutation() *DeliveryMutation {
 	return _u.mutation
@@ -160,6 +197,27 @@ func (_u *DeliveryUpdate) Mutation() *DeliveryMutation {
 func (_u *DeliveryUpdate) ClearPayload() *DeliveryUpdate {
 	_u.mutation.ClearPayload()
 	return _u
+}
+
+// ClearAttemptLog clears all "attempt_log" edges to the DeliveryAttempt entity.
+func (_u *DeliveryUpdate) ClearAttemptLog() *DeliveryUpdate {
+	_u.mutation.ClearAttemptLog()
+	return _u
+}
+
+// RemoveAttemptLogIDs removes the "attempt_log" edge to DeliveryAttempt entities by IDs.
+func (_u *DeliveryUpdate) RemoveAttemptLogIDs(ids ...int) *DeliveryUpdate {
+	_u.mutation.RemoveAttemptLogIDs(ids...)
+	return _u
+}
+
+// RemoveAttemptLog removes "attempt_log" edges to DeliveryAttempt entities.
+func (_u *DeliveryUpdate) RemoveAttemptLog(v ...*DeliveryAttempt) *DeliveryUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAttemptLogIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -250,6 +308,12 @@ func (_u *DeliveryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.LastError(); ok {
 		_spec.SetField(delivery.FieldLastError, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Redeliveries(); ok {
+		_spec.SetField(delivery.FieldRedeliveries, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRedeliveries(); ok {
+		_spec.AddField(delivery.FieldRedeliveries, field.TypeInt, value)
+	}
 	if _u.mutation.PayloadCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -272,6 +336,51 @@ func (_u *DeliveryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(payload.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AttemptLogCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   delivery.AttemptLogTable,
+			Columns: []string{delivery.AttemptLogColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deliveryattempt.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAttemptLogIDs(); len(nodes) > 0 && !_u.mutation.AttemptLogCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   delivery.AttemptLogTable,
+			Columns: []string{delivery.AttemptLogColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deliveryattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AttemptLogIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   delivery.AttemptLogTable,
+			Columns: []string{delivery.AttemptLogColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deliveryattempt.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -402,6 +511,27 @@ func (_u *DeliveryUpdateOne) SetNillableLastError(v *string) *DeliveryUpdateOne 
 	return _u
 }
 
+// SetRedeliveries sets the "redeliveries" field.
+func (_u *DeliveryUpdateOne) SetRedeliveries(v int) *DeliveryUpdateOne {
+	_u.mutation.ResetRedeliveries()
+	_u.mutation.SetRedeliveries(v)
+	return _u
+}
+
+// SetNillableRedeliveries sets the "redeliveries" field if the given value is not nil.
+func (_u *DeliveryUpdateOne) SetNillableRedeliveries(v *int) *DeliveryUpdateOne {
+	if v != nil {
+		_u.SetRedeliveries(*v)
+	}
+	return _u
+}
+
+// AddRedeliveries adds value to the "redeliveries" field.
+func (_u *DeliveryUpdateOne) AddRedeliveries(v int) *DeliveryUpdateOne {
+	_u.mutation.AddRedeliveries(v)
+	return _u
+}
+
 // SetPayloadID sets the "payload_id" field.
 func (_u *DeliveryUpdateOne) SetPayloadID(v int) *DeliveryUpdateOne {
 	_u.mutation.SetPayloadID(v)
@@ -421,6 +551,21 @@ func (_u *DeliveryUpdateOne) SetPayload(v *Payload) *DeliveryUpdateOne {
 	return _u.SetPayloadID(v.ID)
 }
 
+// AddAttemptLogIDs adds the "attempt_log" edge to the DeliveryAttempt entity by IDs.
+func (_u *DeliveryUpdateOne) AddAttemptLogIDs(ids ...int) *DeliveryUpdateOne {
+	_u.mutation.AddAttemptLogIDs(ids...)
+	return _u
+}
+
+// AddAttemptLog adds the "attempt_log" edges to the DeliveryAttempt entity.
+func (_u *DeliveryUpdateOne) AddAttemptLog(v ...*DeliveryAttempt) *DeliveryUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddAttemptLogIDs(ids...)
+}
+
 // Mutation returns the DeliveryMutation object of the builder.
 func (_u *DeliveryUpdateOne) Mutation() *DeliveryMutation {
 	return _u.mutation
@@ -430,6 +575,27 @@ func (_u *DeliveryUpdateOne) Mutation() *DeliveryMutation {
 func (_u *DeliveryUpdateOne) ClearPayload() *DeliveryUpdateOne {
 	_u.mutation.ClearPayload()
 	return _u
+}
+
+// ClearAttemptLog clears all "attempt_log" edges to the DeliveryAttempt entity.
+func (_u *DeliveryUpdateOne) ClearAttemptLog() *DeliveryUpdateOne {
+	_u.mutation.ClearAttemptLog()
+	return _u
+}
+
+// RemoveAttemptLogIDs removes the "attempt_log" edge to DeliveryAttempt entities by IDs.
+func (_u *DeliveryUpdateOne) RemoveAttemptLogIDs(ids ...int) *DeliveryUpdateOne {
+	_u.mutation.RemoveAttemptLogIDs(ids...)
+	return _u
+}
+
+// RemoveAttemptLog removes "attempt_log" edges to DeliveryAttempt entities.
+func (_u *DeliveryUpdateOne) RemoveAttemptLog(v ...*DeliveryAttempt) *DeliveryUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveAttemptLogIDs(ids...)
 }
 
 // Where appends a list predicates to the DeliveryUpdate builder.
@@ -550,6 +716,12 @@ func (_u *DeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Delivery, err 
 	if value, ok := _u.mutation.LastError(); ok {
 		_spec.SetField(delivery.FieldLastError, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Redeliveries(); ok {
+		_spec.SetField(delivery.FieldRedeliveries, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRedeliveries(); ok {
+		_spec.AddField(delivery.FieldRedeliveries, field.TypeInt, value)
+	}
 	if _u.mutation.PayloadCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -572,6 +744,51 @@ func (_u *DeliveryUpdateOne) sqlSave(ctx context.Context) (_node *Delivery, err 
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(payload.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.AttemptLogCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   delivery.AttemptLogTable,
+			Columns: []string{delivery.AttemptLogColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deliveryattempt.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedAttemptLogIDs(); len(nodes) > 0 && !_u.mutation.AttemptLogCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   delivery.AttemptLogTable,
+			Columns: []string{delivery.AttemptLogColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deliveryattempt.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.AttemptLogIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   delivery.AttemptLogTable,
+			Columns: []string{delivery.AttemptLogColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deliveryattempt.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -15,6 +15,7 @@ import (
 	"github.com/tickiti/tickiti/ent/apitoken"
 	"github.com/tickiti/tickiti/ent/contact"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/idempotencykey"
 	"github.com/tickiti/tickiti/ent/intervention"
 	"github.com/tickiti/tickiti/ent/payload"
@@ -83,17 +84,18 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			apitoken.Table:       apitoken.ValidColumn,
-			contact.Table:        contact.ValidColumn,
-			delivery.Table:       delivery.ValidColumn,
-			idempotencykey.Table: idempotencykey.ValidColumn,
-			intervention.Table:   intervention.ValidColumn,
-			payload.Table:        payload.ValidColumn,
-			queue.Table:          queue.ValidColumn,
-			response.Table:       response.ValidColumn,
-			template.Table:       template.ValidColumn,
-			ticket.Table:         ticket.ValidColumn,
-			user.Table:           user.ValidColumn,
+			apitoken.Table:        apitoken.ValidColumn,
+			contact.Table:         contact.ValidColumn,
+			delivery.Table:        delivery.ValidColumn,
+			deliveryattempt.Table: deliveryattempt.ValidColumn,
+			idempotencykey.Table:  idempotencykey.ValidColumn,
+			intervention.Table:    intervention.ValidColumn,
+			payload.Table:         payload.ValidColumn,
+			queue.Table:           queue.ValidColumn,
+			response.Table:        response.ValidColumn,
+			template.Table:        template.ValidColumn,
+			ticket.Table:          ticket.ValidColumn,
+			user.Table:            user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -38,6 +38,12 @@ type Intervention struct {
 	RemoteTimeoutSeconds int `json:"remote_timeout_seconds,omitempty"`
 	// RemoteToken holds the value of the "remote_token" field.
 	RemoteToken string `json:"-"`
+	// SigningSecret holds the value of the "signing_secret" field.
+	SigningSecret string `json:"-"`
+	// PreviousSigningSecret holds the value of the "previous_signing_secret" field.
+	PreviousSigningSecret string `json:"-"`
+	// PreviousExpiresAt holds the value of the "previous_expires_at" field.
+	PreviousExpiresAt *time.Time `json:"previous_expires_at,omitempty"`
 	// Fields holds the value of the "fields" field.
 	Fields []uifield.Field `json:"fields,omitempty"`
 	// QueueID holds the value of the "queue_id" field.
@@ -90,9 +96,9 @@ func (*Intervention) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullBool)
 		case intervention.FieldID, intervention.FieldRemoteTimeoutSeconds, intervention.FieldQueueID:
 			values[i] = new(sql.NullInt64)
-		case intervention.FieldName, intervention.FieldTitle, intervention.FieldRemoteEpilogURL, intervention.FieldRemoteToken:
+		case intervention.FieldName, intervention.FieldTitle, intervention.FieldRemoteEpilogURL, intervention.FieldRemoteToken, intervention.FieldSigningSecret, intervention.FieldPreviousSigningSecret:
 			values[i] = new(sql.NullString)
-		case intervention.FieldCreatedAt, intervention.FieldUpdatedAt:
+		case intervention.FieldCreatedAt, intervention.FieldUpdatedAt, intervention.FieldPreviousExpiresAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -168,6 +174,25 @@ func (_m *Intervention) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field remote_token", values[i])
 			} else if value.Valid {
 				_m.RemoteToken = value.String
+			}
+		case intervention.FieldSigningSecret:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field signing_secret", values[i])
+			} else if value.Valid {
+				_m.SigningSecret = value.String
+			}
+		case intervention.FieldPreviousSigningSecret:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field previous_signing_secret", values[i])
+			} else if value.Valid {
+				_m.PreviousSigningSecret = value.String
+			}
+		case intervention.FieldPreviousExpiresAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field previous_expires_at", values[i])
+			} else if value.Valid {
+				_m.PreviousExpiresAt = new(time.Time)
+				*_m.PreviousExpiresAt = value.Time
 			}
 		case intervention.FieldFields:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -254,6 +279,15 @@ func (_m *Intervention) String() string {
 	builder.WriteString(fmt.Sprintf("%v", _m.RemoteTimeoutSeconds))
 	builder.WriteString(", ")
 	builder.WriteString("remote_token=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("signing_secret=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("previous_signing_secret=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.PreviousExpiresAt; v != nil {
+		builder.WriteString("previous_expires_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("fields=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Fields))

@@ -135,6 +135,48 @@ func (_c *InterventionCreate) SetNillableRemoteToken(v *string) *InterventionCre
 	return _c
 }
 
+// SetSigningSecret sets the "signing_secret" field.
+func (_c *InterventionCreate) SetSigningSecret(v string) *InterventionCreate {
+	_c.mutation.SetSigningSecret(v)
+	return _c
+}
+
+// SetNillableSigningSecret sets the "signing_secret" field if the given value is not nil.
+func (_c *InterventionCreate) SetNillableSigningSecret(v *string) *InterventionCreate {
+	if v != nil {
+		_c.SetSigningSecret(*v)
+	}
+	return _c
+}
+
+// SetPreviousSigningSecret sets the "previous_signing_secret" field.
+func (_c *InterventionCreate) SetPreviousSigningSecret(v string) *InterventionCreate {
+	_c.mutation.SetPreviousSigningSecret(v)
+	return _c
+}
+
+// SetNillablePreviousSigningSecret sets the "previous_signing_secret" field if the given value is not nil.
+func (_c *InterventionCreate) SetNillablePreviousSigningSecret(v *string) *InterventionCreate {
+	if v != nil {
+		_c.SetPreviousSigningSecret(*v)
+	}
+	return _c
+}
+
+// SetPreviousExpiresAt sets the "previous_expires_at" field.
+func (_c *InterventionCreate) SetPreviousExpiresAt(v time.Time) *InterventionCreate {
+	_c.mutation.SetPreviousExpiresAt(v)
+	return _c
+}
+
+// SetNillablePreviousExpiresAt sets the "previous_expires_at" field if the given value is not nil.
+func (_c *InterventionCreate) SetNillablePreviousExpiresAt(v *time.Time) *InterventionCreate {
+	if v != nil {
+		_c.SetPreviousExpiresAt(*v)
+	}
+	return _c
+}
+
 // SetFields sets the "fields" field.
 func (_c *InterventionCreate) SetFields(v []uifield.Field) *InterventionCreate {
 	_c.mutation.SetFields(v)
@@ -230,6 +272,14 @@ func (_c *InterventionCreate) defaults() {
 		v := intervention.DefaultRemoteToken
 		_c.mutation.SetRemoteToken(v)
 	}
+	if _, ok := _c.mutation.SigningSecret(); !ok {
+		v := intervention.DefaultSigningSecret
+		_c.mutation.SetSigningSecret(v)
+	}
+	if _, ok := _c.mutation.PreviousSigningSecret(); !ok {
+		v := intervention.DefaultPreviousSigningSecret
+		_c.mutation.SetPreviousSigningSecret(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -265,6 +315,12 @@ func (_c *InterventionCreate) check() error {
 	}
 	if _, ok := _c.mutation.RemoteToken(); !ok {
 		return &ValidationError{Name: "remote_token", err: errors.New(`ent: missing required field "Intervention.remote_token"`)}
+	}
+	if _, ok := _c.mutation.SigningSecret(); !ok {
+		return &ValidationError{Name: "signing_secret", err: errors.New(`ent: missing required field "Intervention.signing_secret"`)}
+	}
+	if _, ok := _c.mutation.PreviousSigningSecret(); !ok {
+		return &ValidationError{Name: "previous_signing_secret", err: errors.New(`ent: missing required field "Intervention.previous_signing_secret"`)}
 	}
 	if _, ok := _c.mutation.GetFields(); !ok {
 		return &ValidationError{Name: "fields", err: errors.New(`ent: missing required field "Intervention.fields"`)}
@@ -337,6 +393,18 @@ func (_c *InterventionCreate) createSpec() (*Intervention, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.RemoteToken(); ok {
 		_spec.SetField(intervention.FieldRemoteToken, field.TypeString, value)
 		_node.RemoteToken = value
+	}
+	if value, ok := _c.mutation.SigningSecret(); ok {
+		_spec.SetField(intervention.FieldSigningSecret, field.TypeString, value)
+		_node.SigningSecret = value
+	}
+	if value, ok := _c.mutation.PreviousSigningSecret(); ok {
+		_spec.SetField(intervention.FieldPreviousSigningSecret, field.TypeString, value)
+		_node.PreviousSigningSecret = value
+	}
+	if value, ok := _c.mutation.PreviousExpiresAt(); ok {
+		_spec.SetField(intervention.FieldPreviousExpiresAt, field.TypeTime, value)
+		_node.PreviousExpiresAt = &value
 	}
 	if value, ok := _c.mutation.GetFields(); ok {
 		_spec.SetField(intervention.FieldFields, field.TypeJSON, value)
@@ -517,6 +585,48 @@ func (u *InterventionUpsert) UpdateRemoteToken() *InterventionUpsert {
 	return u
 }
 
+// SetSigningSecret sets the "signing_secret" field.
+func (u *InterventionUpsert) SetSigningSecret(v string) *InterventionUpsert {
+	u.Set(intervention.FieldSigningSecret, v)
+	return u
+}
+
+// UpdateSigningSecret sets the "signing_secret" field to the value that was provided on create.
+func (u *InterventionUpsert) UpdateSigningSecret() *InterventionUpsert {
+	u.SetExcluded(intervention.FieldSigningSecret)
+	return u
+}
+
+// SetPreviousSigningSecret sets the "previous_signing_secret" field.
+func (u *InterventionUpsert) SetPreviousSigningSecret(v string) *InterventionUpsert {
+	u.Set(intervention.FieldPreviousSigningSecret, v)
+	return u
+}
+
+// UpdatePreviousSigningSecret sets the "previous_signing_secret" field to the value that was provided on create.
+func (u *InterventionUpsert) UpdatePreviousSigningSecret() *InterventionUpsert {
+	u.SetExcluded(intervention.FieldPreviousSigningSecret)
+	return u
+}
+
+// SetPreviousExpiresAt sets the "previous_expires_at" field.
+func (u *InterventionUpsert) SetPreviousExpiresAt(v time.Time) *InterventionUpsert {
+	u.Set(intervention.FieldPreviousExpiresAt, v)
+	return u
+}
+
+// UpdatePreviousExpiresAt sets the "previous_expires_at" field to the value that was provided on create.
+func (u *InterventionUpsert) UpdatePreviousExpiresAt() *InterventionUpsert {
+	u.SetExcluded(intervention.FieldPreviousExpiresAt)
+	return u
+}
+
+// ClearPreviousExpiresAt clears the value of the "previous_expires_at" field.
+func (u *InterventionUpsert) ClearPreviousExpiresAt() *InterventionUpsert {
+	u.SetNull(intervention.FieldPreviousExpiresAt)
+	return u
+}
+
 // SetFields sets the "fields" field.
 func (u *InterventionUpsert) SetFields(v []uifield.Field) *InterventionUpsert {
 	u.Set(intervention.FieldFields, v)
@@ -691,6 +801,55 @@ func (u *InterventionUpsertOne) SetRemoteToken(v string) *InterventionUpsertOne 
 func (u *InterventionUpsertOne) UpdateRemoteToken() *InterventionUpsertOne {
 	return u.Update(func(s *InterventionUpsert) {
 		s.UpdateRemoteToken()
+	})
+}
+
+// SetSigningSecret sets the "signing_secret" field.
+func (u *InterventionUpsertOne) SetSigningSecret(v string) *InterventionUpsertOne {
+	return u.Update(func(s *InterventionUpsert) {
+		s.SetSigningSecret(v)
+	})
+}
+
+// UpdateSigningSecret sets the "signing_secret" field to the value that was provided on create.
+func (u *InterventionUpsertOne) UpdateSigningSecret() *InterventionUpsertOne {
+	return u.Update(func(s *InterventionUpsert) {
+		s.UpdateSigningSecret()
+	})
+}
+
+// SetPreviousSigningSecret sets the "previous_signing_secret" field.
+func (u *InterventionUpsertOne) SetPreviousSigningSecret(v string) *InterventionUpsertOne {
+	return u.Update(func(s *InterventionUpsert) {
+		s.SetPreviousSigningSecret(v)
+	})
+}
+
+// UpdatePreviousSigningSecret sets the "previous_signing_secret" field to the value that was provided on create.
+func (u *InterventionUpsertOne) UpdatePreviousSigningSecret() *InterventionUpsertOne {
+	return u.Update(func(s *InterventionUpsert) {
+		s.UpdatePreviousSigningSecret()
+	})
+}
+
+// SetPreviousExpiresAt sets the "previous_expires_at" field.
+func (u *InterventionUpsertOne) SetPreviousExpiresAt(v time.Time) *InterventionUpsertOne {
+	return u.Update(func(s *InterventionUpsert) {
+		s.SetPreviousExpiresAt(v)
+	})
+}
+
+// UpdatePreviousExpiresAt sets the "previous_expires_at" field to the value that was provided on create.
+func (u *InterventionUpsertOne) UpdatePreviousExpiresAt() *InterventionUpsertOne {
+	return u.Update(func(s *InterventionUpsert) {
+		s.UpdatePreviousExpiresAt()
+	})
+}
+
+// ClearPreviousExpiresAt clears the value of the "previous_expires_at" field.
+func (u *InterventionUpsertOne) ClearPreviousExpiresAt() *InterventionUpsertOne {
+	return u.Update(func(s *InterventionUpsert) {
+		s.ClearPreviousExpiresAt()
 	})
 }
 
@@ -1038,6 +1197,55 @@ func (u *InterventionUpsertBulk) SetRemoteToken(v string) *InterventionUpsertBul
 func (u *InterventionUpsertBulk) UpdateRemoteToken() *InterventionUpsertBulk {
 	return u.Update(func(s *InterventionUpsert) {
 		s.UpdateRemoteToken()
+	})
+}
+
+// SetSigningSecret sets the "signing_secret" field.
+func (u *InterventionUpsertBulk) SetSigningSecret(v string) *InterventionUpsertBulk {
+	return u.Update(func(s *InterventionUpsert) {
+		s.SetSigningSecret(v)
+	})
+}
+
+// UpdateSigningSecret sets the "signing_secret" field to the value that was provided on create.
+func (u *InterventionUpsertBulk) UpdateSigningSecret() *InterventionUpsertBulk {
+	return u.Update(func(s *InterventionUpsert) {
+		s.UpdateSigningSecret()
+	})
+}
+
+// SetPreviousSigningSecret sets the "previous_signing_secret" field.
+func (u *InterventionUpsertBulk) SetPreviousSigningSecret(v string) *InterventionUpsertBulk {
+	return u.Update(func(s *InterventionUpsert) {
+		s.SetPreviousSigningSecret(v)
+	})
+}
+
+// UpdatePreviousSigningSecret sets the "previous_signing_secret" field to the value that was provided on create.
+func (u *InterventionUpsertBulk) UpdatePreviousSigningSecret() *InterventionUpsertBulk {
+	return u.Update(func(s *InterventionUpsert) {
+		s.UpdatePreviousSigningSecret()
+	})
+}
+
+// SetPreviousExpiresAt sets the "previous_expires_at" field.
+func (u *InterventionUpsertBulk) SetPreviousExpiresAt(v time.Time) *InterventionUpsertBulk {
+	return u.Update(func(s *InterventionUpsert) {
+		s.SetPreviousExpiresAt(v)
+	})
+}
+
+// UpdatePreviousExpiresAt sets the "previous_expires_at" field to the value that was provided on create.
+func (u *InterventionUpsertBulk) UpdatePreviousExpiresAt() *InterventionUpsertBulk {
+	return u.Update(func(s *InterventionUpsert) {
+		s.UpdatePreviousExpiresAt()
+	})
+}
+
+// ClearPreviousExpiresAt clears the value of the "previous_expires_at" field.
+func (u *InterventionUpsertBulk) ClearPreviousExpiresAt() *InterventionUpsertBulk {
+	return u.Update(func(s *InterventionUpsert) {
+		s.ClearPreviousExpiresAt()
 	})
 }
 

@@ -129,6 +129,54 @@ func (_u *InterventionUpdate) SetNillableRemoteToken(v *string) *InterventionUpd
 	return _u
 }
 
+// SetSigningSecret sets the "signing_secret" field.
+func (_u *InterventionUpdate) SetSigningSecret(v string) *InterventionUpdate {
+	_u.mutation.SetSigningSecret(v)
+	return _u
+}
+
+// SetNillableSigningSecret sets the "signing_secret" field if the given value is not nil.
+func (_u *InterventionUpdate) SetNillableSigningSecret(v *string) *InterventionUpdate {
+	if v != nil {
+		_u.SetSigningSecret(*v)
+	}
+	return _u
+}
+
+// SetPreviousSigningSecret sets the "previous_signing_secret" field.
+func (_u *InterventionUpdate) SetPreviousSigningSecret(v string) *InterventionUpdate {
+	_u.mutation.SetPreviousSigningSecret(v)
+	return _u
+}
+
+// SetNillablePreviousSigningSecret sets the "previous_signing_secret" field if the given value is not nil.
+func (_u *InterventionUpdate) SetNillablePreviousSigningSecret(v *string) *InterventionUpdate {
+	if v != nil {
+		_u.SetPreviousSigningSecret(*v)
+	}
+	return _u
+}
+
+// SetPreviousExpiresAt sets the "previous_expires_at" field.
+func (_u *InterventionUpdate) SetPreviousExpiresAt(v time.Time) *InterventionUpdate {
+	_u.mutation.SetPreviousExpiresAt(v)
+	return _u
+}
+
+// SetNillablePreviousExpiresAt sets the "previous_expires_at" field if the given value is not nil.
+func (_u *InterventionUpdate) SetNillablePreviousExpiresAt(v *time.Time) *InterventionUpdate {
+	if v != nil {
+		_u.SetPreviousExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearPreviousExpiresAt clears the value of the "previous_expires_at" field.
+func (_u *InterventionUpdate) ClearPreviousExpiresAt() *InterventionUpdate {
+	_u.mutation.ClearPreviousExpiresAt()
+	return _u
+}
+
 // SetFields sets the "fields" field.
 func (_u *InterventionUpdate) SetFields(v []uifield.Field) *InterventionUpdate {
 	_u.mutation.SetFields(v)
@@ -286,6 +334,18 @@ func (_u *InterventionUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if value, ok := _u.mutation.RemoteToken(); ok {
 		_spec.SetField(intervention.FieldRemoteToken, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SigningSecret(); ok {
+		_spec.SetField(intervention.FieldSigningSecret, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PreviousSigningSecret(); ok {
+		_spec.SetField(intervention.FieldPreviousSigningSecret, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PreviousExpiresAt(); ok {
+		_spec.SetField(intervention.FieldPreviousExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.PreviousExpiresAtCleared() {
+		_spec.ClearField(intervention.FieldPreviousExpiresAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.GetFields(); ok {
 		_spec.SetField(intervention.FieldFields, field.TypeJSON, value)
@@ -486,6 +546,54 @@ func (_u *InterventionUpdateOne) SetNillableRemoteToken(v *string) *Intervention
 	return _u
 }
 
+// SetSigningSecret sets the "signing_secret" field.
+func (_u *InterventionUpdateOne) SetSigningSecret(v string) *InterventionUpdateOne {
+	_u.mutation.SetSigningSecret(v)
+	return _u
+}
+
+// SetNillableSigningSecret sets the "signing_secret" field if the given value is not nil.
+func (_u *InterventionUpdateOne) SetNillableSigningSecret(v *string) *InterventionUpdateOne {
+	if v != nil {
+		_u.SetSigningSecret(*v)
+	}
+	return _u
+}
+
+// SetPreviousSigningSecret sets the "previous_signing_secret" field.
+func (_u *InterventionUpdateOne) SetPreviousSigningSecret(v string) *InterventionUpdateOne {
+	_u.mutation.SetPreviousSigningSecret(v)
+	return _u
+}
+
+// SetNillablePreviousSigningSecret sets the "previous_signing_secret" field if the given value is not nil.
+func (_u *InterventionUpdateOne) SetNillablePreviousSigningSecret(v *string) *InterventionUpdateOne {
+	if v != nil {
+		_u.SetPreviousSigningSecret(*v)
+	}
+	return _u
+}
+
+// SetPreviousExpiresAt sets the "previous_expires_at" field.
+func (_u *InterventionUpdateOne) SetPreviousExpiresAt(v time.Time) *InterventionUpdateOne {
+	_u.mutation.SetPreviousExpiresAt(v)
+	return _u
+}
+
+// SetNillablePreviousExpiresAt sets the "previous_expires_at" field if the given value is not nil.
+func (_u *InterventionUpdateOne) SetNillablePreviousExpiresAt(v *time.Time) *InterventionUpdateOne {
+	if v != nil {
+		_u.SetPreviousExpiresAt(*v)
+	}
+	return _u
+}
+
+// ClearPreviousExpiresAt clears the value of the "previous_expires_at" field.
+func (_u *InterventionUpdateOne) ClearPreviousExpiresAt() *InterventionUpdateOne {
+	_u.mutation.ClearPreviousExpiresAt()
+	return _u
+}
+
 // SetFields sets the "fields" field.
 func (_u *InterventionUpdateOne) SetFields(v []uifield.Field) *InterventionUpdateOne {
 	_u.mutation.SetFields(v)
@@ -673,6 +781,18 @@ func (_u *InterventionUpdateOne) sqlSave(ctx context.Context) (_node *Interventi
 	}
 	if value, ok := _u.mutation.RemoteToken(); ok {
 		_spec.SetField(intervention.FieldRemoteToken, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SigningSecret(); ok {
+		_spec.SetField(intervention.FieldSigningSecret, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PreviousSigningSecret(); ok {
+		_spec.SetField(intervention.FieldPreviousSigningSecret, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PreviousExpiresAt(); ok {
+		_spec.SetField(intervention.FieldPreviousExpiresAt, field.TypeTime, value)
+	}
+	if _u.mutation.PreviousExpiresAtCleared() {
+		_spec.ClearField(intervention.FieldPreviousExpiresAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.GetFields(); ok {
 		_spec.SetField(intervention.FieldFields, field.TypeJSON, value)

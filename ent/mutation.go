@@ -15,6 +15,7 @@ import (
 	"github.com/tickiti/tickiti/ent/apitoken"
 	"github.com/tickiti/tickiti/ent/contact"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/idempotencykey"
 	"github.com/tickiti/tickiti/ent/intervention"
 	"github.com/tickiti/tickiti/ent/payload"
@@ -36,17 +37,18 @@ const (
 	OpUpdateOne = ent.OpUpdateOne
 
 	// Node types.
-	TypeAPIToken       = "APIToken"
-	TypeContact        = "Contact"
-	TypeDelivery       = "Delivery"
-	TypeIdempotencyKey = "IdempotencyKey"
-	TypeIntervention   = "Intervention"
-	TypePayload        = "Payload"
-	TypeQueue          = "Queue"
-	TypeResponse       = "Response"
-	TypeTemplate       = "Template"
-	TypeTicket         = "Ticket"
-	TypeUser           = "User"
+	TypeAPIToken        = "APIToken"
+	TypeContact         = "Contact"
+	TypeDelivery        = "Delivery"
+	TypeDeliveryAttempt = "DeliveryAttempt"
+	TypeIdempotencyKey  = "IdempotencyKey"
+	TypeIntervention    = "Intervention"
+	TypePayload         = "Payload"
+	TypeQueue           = "Queue"
+	TypeResponse        = "Response"
+	TypeTemplate        = "Template"
+	TypeTicket          = "Ticket"
+	TypeUser            = "User"
 )
 
 // APITokenMutation represents an operation that mutates the APIToken nodes in the graph.
@@ -1362,28 +1364,33 @@ func (m *ContactMutation) ResetEdge(name string) error {
 // DeliveryMutation represents an operation that mutates the Delivery nodes in the graph.
 type DeliveryMutation struct {
 	config
-	op              Op
-	typ             string
-	id              *int
-	created_at      *time.Time
-	updated_at      *time.Time
-	delivery_uid    *string
-	response_id     *int
-	addresponse_id  *int
-	body            *[]byte
-	state           *delivery.State
-	attempts        *int
-	addattempts     *int
-	next_attempt_at *time.Time
-	lease_until     *time.Time
-	lease_token     *string
-	last_error      *string
-	clearedFields   map[string]struct{}
-	payload         *int
-	clearedpayload  bool
-	done            bool
-	oldValue        func(context.Context) (*Delivery, error)
-	predicates      []predicate.Delivery
+	op                 Op
+	typ                string
+	id                 *int
+	created_at         *time.Time
+	updated_at         *time.Time
+	delivery_uid       *string
+	response_id        *int
+	addresponse_id     *int
+	body               *[]byte
+	state              *delivery.State
+	attempts           *int
+	addattempts        *int
+	next_attempt_at    *time.Time
+	lease_until        *time.Time
+	lease_token        *string
+	last_error         *string
+	redeliveries       *int
+	addredeliveries    *int
+	clearedFields      map[string]struct{}
+	payload            *int
+	clearedpayload     bool
+	attempt_log        map[int]struct{}
+	removedattempt_log map[int]struct{}
+	clearedattempt_log bool
+	done               bool
+	oldValue           func(context.Context) (*Delivery, error)
+	predicates         []predicate.Delivery
 }
 
 var _ ent.Mutation = (*DeliveryMutation)(nil)
@@ -1933,6 +1940,62 @@ func (m *DeliveryMutation) ResetLastError() {
 	m.last_error = nil
 }
 
+// SetRedeliveries sets the "redeliveries" field.
+func (m *DeliveryMutation) SetRedeliveries(i int) {
+	m.redeliveries = &i
+	m.addredeliveries = nil
+}
+
+// Redeliveries returns the value of the "redeliveries" field in the mutation.
+func (m *DeliveryMutation) Redeliveries() (r int, exists bool) {
+	v := m.redeliveries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRedeliveries returns the old "redeliveries" field's value of the Delivery entity.
+// If the Delivery object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryMutation) OldRedeliveries(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRedeliveries is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRedeliveries requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRedeliveries: %w", err)
+	}
+	return oldValue.Redeliveries, nil
+}
+
+// AddRedeliveries adds i to the "redeliveries" field.
+func (m *DeliveryMutation) AddRedeliveries(i int) {
+	if m.addredeliveries != nil {
+		*m.addredeliveries += i
+	} else {
+		m.addredeliveries = &i
+	}
+}
+
+// AddedRedeliveries returns the value that was added to the "redeliveries" field in this mutation.
+func (m *DeliveryMutation) AddedRedeliveries() (r int, exists bool) {
+	v := m.addredeliveries
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRedeliveries resets all changes to the "redeliveries" field.
+func (m *DeliveryMutation) ResetRedeliveries() {
+	m.redeliveries = nil
+	m.addredeliveries = nil
+}
+
 // SetPayloadID sets the "payload_id" field.
 func (m *DeliveryMutation) SetPayloadID(i int) {
 	m.payload = &i
@@ -1996,6 +2059,60 @@ func (m *DeliveryMutation) ResetPayload() {
 	m.clearedpayload = false
 }
 
+// AddAttemptLogIDs adds the "attempt_log" edge to the DeliveryAttempt entity by ids.
+func (m *DeliveryMutation) AddAttemptLogIDs(ids ...int) {
+	if m.attempt_log == nil {
+		m.attempt_log = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.attempt_log[ids[i]] = struct{}{}
+	}
+}
+
+// ClearAttemptLog clears the "attempt_log" edge to the DeliveryAttempt entity.
+func (m *DeliveryMutation) ClearAttemptLog() {
+	m.clearedattempt_log = true
+}
+
+// AttemptLogCleared reports if the "attempt_log" edge to the DeliveryAttempt entity was cleared.
+func (m *DeliveryMutation) AttemptLogCleared() bool {
+	return m.clearedattempt_log
+}
+
+// RemoveAttemptLogIDs removes the "attempt_log" edge to the DeliveryAttempt entity by IDs.
+func (m *DeliveryMutation) RemoveAttemptLogIDs(ids ...int) {
+	if m.removedattempt_log == nil {
+		m.removedattempt_log = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.attempt_log, ids[i])
+		m.removedattempt_log[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedAttemptLog returns the removed IDs of the "attempt_log" edge to the DeliveryAttempt entity.
+func (m *DeliveryMutation) RemovedAttemptLogIDs() (ids []int) {
+	for id := range m.removedattempt_log {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// AttemptLogIDs returns the "attempt_log" edge IDs in the mutation.
+func (m *DeliveryMutation) AttemptLogIDs() (ids []int) {
+	for id := range m.attempt_log {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetAttemptLog resets all changes to the "attempt_log" edge.
+func (m *DeliveryMutation) ResetAttemptLog() {
+	m.attempt_log = nil
+	m.clearedattempt_log = false
+	m.removedattempt_log = nil
+}
+
 // Where appends a list predicates to the DeliveryMutation builder.
 func (m *DeliveryMutation) Where(ps ...predicate.Delivery) {
 	m.predicates = append(m.predicates, ps...)
@@ -2030,7 +2147,7 @@ func (m *DeliveryMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *DeliveryMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.created_at != nil {
 		fields = append(fields, delivery.FieldCreatedAt)
 	}
@@ -2063,6 +2180,9 @@ func (m *DeliveryMutation) Fields() []string {
 	}
 	if m.last_error != nil {
 		fields = append(fields, delivery.FieldLastError)
+	}
+	if m.redeliveries != nil {
+		fields = append(fields, delivery.FieldRedeliveries)
 	}
 	if m.payload != nil {
 		fields = append(fields, delivery.FieldPayloadID)
@@ -2097,6 +2217,8 @@ func (m *DeliveryMutation) Field(name string) (ent.Value, bool) {
 		return m.LeaseToken()
 	case delivery.FieldLastError:
 		return m.LastError()
+	case delivery.FieldRedeliveries:
+		return m.Redeliveries()
 	case delivery.FieldPayloadID:
 		return m.PayloadID()
 	}
@@ -2130,6 +2252,8 @@ func (m *DeliveryMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldLeaseToken(ctx)
 	case delivery.FieldLastError:
 		return m.OldLastError(ctx)
+	case delivery.FieldRedeliveries:
+		return m.OldRedeliveries(ctx)
 	case delivery.FieldPayloadID:
 		return m.OldPayloadID(ctx)
 	}
@@ -2218,6 +2342,13 @@ func (m *DeliveryMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLastError(v)
 		return nil
+	case delivery.FieldRedeliveries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRedeliveries(v)
+		return nil
 	case delivery.FieldPayloadID:
 		v, ok := value.(int)
 		if !ok {
@@ -2239,6 +2370,9 @@ func (m *DeliveryMutation) AddedFields() []string {
 	if m.addattempts != nil {
 		fields = append(fields, delivery.FieldAttempts)
 	}
+	if m.addredeliveries != nil {
+		fields = append(fields, delivery.FieldRedeliveries)
+	}
 	return fields
 }
 
@@ -2251,6 +2385,8 @@ func (m *DeliveryMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedResponseID()
 	case delivery.FieldAttempts:
 		return m.AddedAttempts()
+	case delivery.FieldRedeliveries:
+		return m.AddedRedeliveries()
 	}
 	return nil, false
 }
@@ -2273,6 +2409,13 @@ func (m *DeliveryMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddAttempts(v)
+		return nil
+	case delivery.FieldRedeliveries:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRedeliveries(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Delivery numeric field %s", name)
@@ -2343,6 +2486,9 @@ func (m *DeliveryMutation) ResetField(name string) error {
 	case delivery.FieldLastError:
 		m.ResetLastError()
 		return nil
+	case delivery.FieldRedeliveries:
+		m.ResetRedeliveries()
+		return nil
 	case delivery.FieldPayloadID:
 		m.ResetPayloadID()
 		return nil
@@ -2352,9 +2498,12 @@ func (m *DeliveryMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *DeliveryMutation) AddedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.payload != nil {
 		edges = append(edges, delivery.EdgePayload)
+	}
+	if m.attempt_log != nil {
+		edges = append(edges, delivery.EdgeAttemptLog)
 	}
 	return edges
 }
@@ -2367,27 +2516,47 @@ func (m *DeliveryMutation) AddedIDs(name string) []ent.Value {
 		if id := m.payload; id != nil {
 			return []ent.Value{*id}
 		}
+	case delivery.EdgeAttemptLog:
+		ids := make([]ent.Value, 0, len(m.attempt_log))
+		for id := range m.attempt_log {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *DeliveryMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
+	if m.removedattempt_log != nil {
+		edges = append(edges, delivery.EdgeAttemptLog)
+	}
 	return edges
 }
 
 // RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
 // the given name in this mutation.
 func (m *DeliveryMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case delivery.EdgeAttemptLog:
+		ids := make([]ent.Value, 0, len(m.removedattempt_log))
+		for id := range m.removedattempt_log {
+			ids = append(ids, id)
+		}
+		return ids
+	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *DeliveryMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 1)
+	edges := make([]string, 0, 2)
 	if m.clearedpayload {
 		edges = append(edges, delivery.EdgePayload)
+	}
+	if m.clearedattempt_log {
+		edges = append(edges, delivery.EdgeAttemptLog)
 	}
 	return edges
 }
@@ -2398,6 +2567,8 @@ func (m *DeliveryMutation) EdgeCleared(name string) bool {
 	switch name {
 	case delivery.EdgePayload:
 		return m.clearedpayload
+	case delivery.EdgeAttemptLog:
+		return m.clearedattempt_log
 	}
 	return false
 }
@@ -2420,8 +2591,838 @@ func (m *DeliveryMutation) ResetEdge(name string) error {
 	case delivery.EdgePayload:
 		m.ResetPayload()
 		return nil
+	case delivery.EdgeAttemptLog:
+		m.ResetAttemptLog()
+		return nil
 	}
 	return fmt.Errorf("unknown Delivery edge %s", name)
+}
+
+// DeliveryAttemptMutation represents an operation that mutates the DeliveryAttempt nodes in the graph.
+type DeliveryAttemptMutation struct {
+	config
+	op                      Op
+	typ                     string
+	id                      *int
+	started_at              *time.Time
+	duration_ms             *int64
+	addduration_ms          *int64
+	http_status             *int
+	addhttp_status          *int
+	error                   *string
+	response_body           *string
+	response_body_truncated *bool
+	outcome                 *deliveryattempt.Outcome
+	clearedFields           map[string]struct{}
+	delivery                *int
+	cleareddelivery         bool
+	done                    bool
+	oldValue                func(context.Context) (*DeliveryAttempt, error)
+	predicates              []predicate.DeliveryAttempt
+}
+
+var _ ent.Mutation = (*DeliveryAttemptMutation)(nil)
+
+// deliveryattemptOption allows management of the mutation configuration using functional options.
+type deliveryattemptOption func(*DeliveryAttemptMutation)
+
+// newDeliveryAttemptMutation creates new mutation for the DeliveryAttempt entity.
+func newDeliveryAttemptMutation(c config, op Op, opts ...deliveryattemptOption) *DeliveryAttemptMutation {
+	m := &DeliveryAttemptMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeliveryAttempt,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDeliveryAttemptID sets the ID field of the mutation.
+func withDeliveryAttemptID(id int) deliveryattemptOption {
+	return func(m *DeliveryAttemptMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DeliveryAttempt
+		)
+		m.oldValue = func(ctx context.Context) (*DeliveryAttempt, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DeliveryAttempt.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeliveryAttempt sets the old DeliveryAttempt of the mutation.
+func withDeliveryAttempt(node *DeliveryAttempt) deliveryattemptOption {
+	return func(m *DeliveryAttemptMutation) {
+		m.oldValue = func(context.Context) (*DeliveryAttempt, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DeliveryAttemptMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DeliveryAttemptMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DeliveryAttemptMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DeliveryAttemptMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DeliveryAttempt.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDeliveryID sets the "delivery_id" field.
+func (m *DeliveryAttemptMutation) SetDeliveryID(i int) {
+	m.delivery = &i
+}
+
+// DeliveryID returns the value of the "delivery_id" field in the mutation.
+func (m *DeliveryAttemptMutation) DeliveryID() (r int, exists bool) {
+	v := m.delivery
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeliveryID returns the old "delivery_id" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldDeliveryID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeliveryID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeliveryID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeliveryID: %w", err)
+	}
+	return oldValue.DeliveryID, nil
+}
+
+// ResetDeliveryID resets all changes to the "delivery_id" field.
+func (m *DeliveryAttemptMutation) ResetDeliveryID() {
+	m.delivery = nil
+}
+
+// SetStartedAt sets the "started_at" field.
+func (m *DeliveryAttemptMutation) SetStartedAt(t time.Time) {
+	m.started_at = &t
+}
+
+// StartedAt returns the value of the "started_at" field in the mutation.
+func (m *DeliveryAttemptMutation) StartedAt() (r time.Time, exists bool) {
+	v := m.started_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStartedAt returns the old "started_at" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldStartedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStartedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStartedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStartedAt: %w", err)
+	}
+	return oldValue.StartedAt, nil
+}
+
+// ResetStartedAt resets all changes to the "started_at" field.
+func (m *DeliveryAttemptMutation) ResetStartedAt() {
+	m.started_at = nil
+}
+
+// SetDurationMs sets the "duration_ms" field.
+func (m *DeliveryAttemptMutation) SetDurationMs(i int64) {
+	m.duration_ms = &i
+	m.addduration_ms = nil
+}
+
+// DurationMs returns the value of the "duration_ms" field in the mutation.
+func (m *DeliveryAttemptMutation) DurationMs() (r int64, exists bool) {
+	v := m.duration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDurationMs returns the old "duration_ms" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldDurationMs(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDurationMs is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDurationMs requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDurationMs: %w", err)
+	}
+	return oldValue.DurationMs, nil
+}
+
+// AddDurationMs adds i to the "duration_ms" field.
+func (m *DeliveryAttemptMutation) AddDurationMs(i int64) {
+	if m.addduration_ms != nil {
+		*m.addduration_ms += i
+	} else {
+		m.addduration_ms = &i
+	}
+}
+
+// AddedDurationMs returns the value that was added to the "duration_ms" field in this mutation.
+func (m *DeliveryAttemptMutation) AddedDurationMs() (r int64, exists bool) {
+	v := m.addduration_ms
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDurationMs resets all changes to the "duration_ms" field.
+func (m *DeliveryAttemptMutation) ResetDurationMs() {
+	m.duration_ms = nil
+	m.addduration_ms = nil
+}
+
+// SetHTTPStatus sets the "http_status" field.
+func (m *DeliveryAttemptMutation) SetHTTPStatus(i int) {
+	m.http_status = &i
+	m.addhttp_status = nil
+}
+
+// HTTPStatus returns the value of the "http_status" field in the mutation.
+func (m *DeliveryAttemptMutation) HTTPStatus() (r int, exists bool) {
+	v := m.http_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHTTPStatus returns the old "http_status" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldHTTPStatus(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHTTPStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHTTPStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHTTPStatus: %w", err)
+	}
+	return oldValue.HTTPStatus, nil
+}
+
+// AddHTTPStatus adds i to the "http_status" field.
+func (m *DeliveryAttemptMutation) AddHTTPStatus(i int) {
+	if m.addhttp_status != nil {
+		*m.addhttp_status += i
+	} else {
+		m.addhttp_status = &i
+	}
+}
+
+// AddedHTTPStatus returns the value that was added to the "http_status" field in this mutation.
+func (m *DeliveryAttemptMutation) AddedHTTPStatus() (r int, exists bool) {
+	v := m.addhttp_status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetHTTPStatus resets all changes to the "http_status" field.
+func (m *DeliveryAttemptMutation) ResetHTTPStatus() {
+	m.http_status = nil
+	m.addhttp_status = nil
+}
+
+// SetError sets the "error" field.
+func (m *DeliveryAttemptMutation) SetError(s string) {
+	m.error = &s
+}
+
+// Error returns the value of the "error" field in the mutation.
+func (m *DeliveryAttemptMutation) Error() (r string, exists bool) {
+	v := m.error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldError returns the old "error" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldError(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldError: %w", err)
+	}
+	return oldValue.Error, nil
+}
+
+// ResetError resets all changes to the "error" field.
+func (m *DeliveryAttemptMutation) ResetError() {
+	m.error = nil
+}
+
+// SetResponseBody sets the "response_body" field.
+func (m *DeliveryAttemptMutation) SetResponseBody(s string) {
+	m.response_body = &s
+}
+
+// ResponseBody returns the value of the "response_body" field in the mutation.
+func (m *DeliveryAttemptMutation) ResponseBody() (r string, exists bool) {
+	v := m.response_body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponseBody returns the old "response_body" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldResponseBody(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponseBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponseBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponseBody: %w", err)
+	}
+	return oldValue.ResponseBody, nil
+}
+
+// ResetResponseBody resets all changes to the "response_body" field.
+func (m *DeliveryAttemptMutation) ResetResponseBody() {
+	m.response_body = nil
+}
+
+// SetResponseBodyTruncated sets the "response_body_truncated" field.
+func (m *DeliveryAttemptMutation) SetResponseBodyTruncated(b bool) {
+	m.response_body_truncated = &b
+}
+
+// ResponseBodyTruncated returns the value of the "response_body_truncated" field in the mutation.
+func (m *DeliveryAttemptMutation) ResponseBodyTruncated() (r bool, exists bool) {
+	v := m.response_body_truncated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldResponseBodyTruncated returns the old "response_body_truncated" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldResponseBodyTruncated(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldResponseBodyTruncated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldResponseBodyTruncated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldResponseBodyTruncated: %w", err)
+	}
+	return oldValue.ResponseBodyTruncated, nil
+}
+
+// ResetResponseBodyTruncated resets all changes to the "response_body_truncated" field.
+func (m *DeliveryAttemptMutation) ResetResponseBodyTruncated() {
+	m.response_body_truncated = nil
+}
+
+// SetOutcome sets the "outcome" field.
+func (m *DeliveryAttemptMutation) SetOutcome(d deliveryattempt.Outcome) {
+	m.outcome = &d
+}
+
+// Outcome returns the value of the "outcome" field in the mutation.
+func (m *DeliveryAttemptMutation) Outcome() (r deliveryattempt.Outcome, exists bool) {
+	v := m.outcome
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOutcome returns the old "outcome" field's value of the DeliveryAttempt entity.
+// If the DeliveryAttempt object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DeliveryAttemptMutation) OldOutcome(ctx context.Context) (v deliveryattempt.Outcome, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOutcome is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOutcome requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOutcome: %w", err)
+	}
+	return oldValue.Outcome, nil
+}
+
+// ResetOutcome resets all changes to the "outcome" field.
+func (m *DeliveryAttemptMutation) ResetOutcome() {
+	m.outcome = nil
+}
+
+// ClearDelivery clears the "delivery" edge to the Delivery entity.
+func (m *DeliveryAttemptMutation) ClearDelivery() {
+	m.cleareddelivery = true
+	m.clearedFields[deliveryattempt.FieldDeliveryID] = struct{}{}
+}
+
+// DeliveryCleared reports if the "delivery" edge to the Delivery entity was cleared.
+func (m *DeliveryAttemptMutation) DeliveryCleared() bool {
+	return m.cleareddelivery
+}
+
+// DeliveryIDs returns the "delivery" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DeliveryID instead. It exists only for internal usage by the builders.
+func (m *DeliveryAttemptMutation) DeliveryIDs() (ids []int) {
+	if id := m.delivery; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDelivery resets all changes to the "delivery" edge.
+func (m *DeliveryAttemptMutation) ResetDelivery() {
+	m.delivery = nil
+	m.cleareddelivery = false
+}
+
+// Where appends a list predicates to the DeliveryAttemptMutation builder.
+func (m *DeliveryAttemptMutation) Where(ps ...predicate.DeliveryAttempt) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DeliveryAttemptMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DeliveryAttemptMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DeliveryAttempt, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DeliveryAttemptMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DeliveryAttemptMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DeliveryAttempt).
+func (m *DeliveryAttemptMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DeliveryAttemptMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.delivery != nil {
+		fields = append(fields, deliveryattempt.FieldDeliveryID)
+	}
+	if m.started_at != nil {
+		fields = append(fields, deliveryattempt.FieldStartedAt)
+	}
+	if m.duration_ms != nil {
+		fields = append(fields, deliveryattempt.FieldDurationMs)
+	}
+	if m.http_status != nil {
+		fields = append(fields, deliveryattempt.FieldHTTPStatus)
+	}
+	if m.error != nil {
+		fields = append(fields, deliveryattempt.FieldError)
+	}
+	if m.response_body != nil {
+		fields = append(fields, deliveryattempt.FieldResponseBody)
+	}
+	if m.response_body_truncated != nil {
+		fields = append(fields, deliveryattempt.FieldResponseBodyTruncated)
+	}
+	if m.outcome != nil {
+		fields = append(fields, deliveryattempt.FieldOutcome)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DeliveryAttemptMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deliveryattempt.FieldDeliveryID:
+		return m.DeliveryID()
+	case deliveryattempt.FieldStartedAt:
+		return m.StartedAt()
+	case deliveryattempt.FieldDurationMs:
+		return m.DurationMs()
+	case deliveryattempt.FieldHTTPStatus:
+		return m.HTTPStatus()
+	case deliveryattempt.FieldError:
+		return m.Error()
+	case deliveryattempt.FieldResponseBody:
+		return m.ResponseBody()
+	case deliveryattempt.FieldResponseBodyTruncated:
+		return m.ResponseBodyTruncated()
+	case deliveryattempt.FieldOutcome:
+		return m.Outcome()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DeliveryAttemptMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deliveryattempt.FieldDeliveryID:
+		return m.OldDeliveryID(ctx)
+	case deliveryattempt.FieldStartedAt:
+		return m.OldStartedAt(ctx)
+	case deliveryattempt.FieldDurationMs:
+		return m.OldDurationMs(ctx)
+	case deliveryattempt.FieldHTTPStatus:
+		return m.OldHTTPStatus(ctx)
+	case deliveryattempt.FieldError:
+		return m.OldError(ctx)
+	case deliveryattempt.FieldResponseBody:
+		return m.OldResponseBody(ctx)
+	case deliveryattempt.FieldResponseBodyTruncated:
+		return m.OldResponseBodyTruncated(ctx)
+	case deliveryattempt.FieldOutcome:
+		return m.OldOutcome(ctx)
+	}
+	return nil, fmt.Errorf("unknown DeliveryAttempt field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeliveryAttemptMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deliveryattempt.FieldDeliveryID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeliveryID(v)
+		return nil
+	case deliveryattempt.FieldStartedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStartedAt(v)
+		return nil
+	case deliveryattempt.FieldDurationMs:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDurationMs(v)
+		return nil
+	case deliveryattempt.FieldHTTPStatus:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHTTPStatus(v)
+		return nil
+	case deliveryattempt.FieldError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetError(v)
+		return nil
+	case deliveryattempt.FieldResponseBody:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponseBody(v)
+		return nil
+	case deliveryattempt.FieldResponseBodyTruncated:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetResponseBodyTruncated(v)
+		return nil
+	case deliveryattempt.FieldOutcome:
+		v, ok := value.(deliveryattempt.Outcome)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOutcome(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeliveryAttempt field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DeliveryAttemptMutation) AddedFields() []string {
+	var fields []string
+	if m.addduration_ms != nil {
+		fields = append(fields, deliveryattempt.FieldDurationMs)
+	}
+	if m.addhttp_status != nil {
+		fields = append(fields, deliveryattempt.FieldHTTPStatus)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DeliveryAttemptMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deliveryattempt.FieldDurationMs:
+		return m.AddedDurationMs()
+	case deliveryattempt.FieldHTTPStatus:
+		return m.AddedHTTPStatus()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DeliveryAttemptMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deliveryattempt.FieldDurationMs:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDurationMs(v)
+		return nil
+	case deliveryattempt.FieldHTTPStatus:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddHTTPStatus(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DeliveryAttempt numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DeliveryAttemptMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DeliveryAttemptMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DeliveryAttemptMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DeliveryAttempt nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DeliveryAttemptMutation) ResetField(name string) error {
+	switch name {
+	case deliveryattempt.FieldDeliveryID:
+		m.ResetDeliveryID()
+		return nil
+	case deliveryattempt.FieldStartedAt:
+		m.ResetStartedAt()
+		return nil
+	case deliveryattempt.FieldDurationMs:
+		m.ResetDurationMs()
+		return nil
+	case deliveryattempt.FieldHTTPStatus:
+		m.ResetHTTPStatus()
+		return nil
+	case deliveryattempt.FieldError:
+		m.ResetError()
+		return nil
+	case deliveryattempt.FieldResponseBody:
+		m.ResetResponseBody()
+		return nil
+	case deliveryattempt.FieldResponseBodyTruncated:
+		m.ResetResponseBodyTruncated()
+		return nil
+	case deliveryattempt.FieldOutcome:
+		m.ResetOutcome()
+		return nil
+	}
+	return fmt.Errorf("unknown DeliveryAttempt field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DeliveryAttemptMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.delivery != nil {
+		edges = append(edges, deliveryattempt.EdgeDelivery)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DeliveryAttemptMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case deliveryattempt.EdgeDelivery:
+		if id := m.delivery; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DeliveryAttemptMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DeliveryAttemptMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DeliveryAttemptMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareddelivery {
+		edges = append(edges, deliveryattempt.EdgeDelivery)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DeliveryAttemptMutation) EdgeCleared(name string) bool {
+	switch name {
+	case deliveryattempt.EdgeDelivery:
+		return m.cleareddelivery
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DeliveryAttemptMutation) ClearEdge(name string) error {
+	switch name {
+	case deliveryattempt.EdgeDelivery:
+		m.ClearDelivery()
+		return nil
+	}
+	return fmt.Errorf("unknown DeliveryAttempt unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DeliveryAttemptMutation) ResetEdge(name string) error {
+	switch name {
+	case deliveryattempt.EdgeDelivery:
+		m.ResetDelivery()
+		return nil
+	}
+	return fmt.Errorf("unknown DeliveryAttempt edge %s", name)
 }
 
 // IdempotencyKeyMutation represents an operation that mutates the IdempotencyKey nodes in the graph.
@@ -3094,6 +4095,9 @@ type InterventionMutation struct {
 	remote_timeout_seconds    *int
 	addremote_timeout_seconds *int
 	remote_token              *string
+	signing_secret            *string
+	previous_signing_secret   *string
+	previous_expires_at       *time.Time
 	fields                    *[]uifield.Field
 	appendfields              []uifield.Field
 	clearedFields             map[string]struct{}
@@ -3549,6 +4553,127 @@ func (m *InterventionMutation) ResetRemoteToken() {
 	m.remote_token = nil
 }
 
+// SetSigningSecret sets the "signing_secret" field.
+func (m *InterventionMutation) SetSigningSecret(s string) {
+	m.signing_secret = &s
+}
+
+// SigningSecret returns the value of the "signing_secret" field in the mutation.
+func (m *InterventionMutation) SigningSecret() (r string, exists bool) {
+	v := m.signing_secret
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSigningSecret returns the old "signing_secret" field's value of the Intervention entity.
+// If the Intervention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InterventionMutation) OldSigningSecret(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSigningSecret is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSigningSecret requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSigningSecret: %w", err)
+	}
+	return oldValue.SigningSecret, nil
+}
+
+// ResetSigningSecret resets all changes to the "signing_secret" field.
+func (m *InterventionMutation) ResetSigningSecret() {
+	m.signing_secret = nil
+}
+
+// SetPreviousSigningSecret sets the "previous_signing_secret" field.
+func (m *InterventionMutation) SetPreviousSigningSecret(s string) {
+	m.previous_signing_secret = &s
+}
+
+// PreviousSigningSecret returns the value of the "previous_signing_secret" field in the mutation.
+func (m *InterventionMutation) PreviousSigningSecret() (r string, exists bool) {
+	v := m.previous_signing_secret
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPreviousSigningSecret returns the old "previous_signing_secret" field's value of the Intervention entity.
+// If the Intervention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InterventionMutation) OldPreviousSigningSecret(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPreviousSigningSecret is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPreviousSigningSecret requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPreviousSigningSecret: %w", err)
+	}
+	return oldValue.PreviousSigningSecret, nil
+}
+
+// ResetPreviousSigningSecret resets all changes to the "previous_signing_secret" field.
+func (m *InterventionMutation) ResetPreviousSigningSecret() {
+	m.previous_signing_secret = nil
+}
+
+// SetPreviousExpiresAt sets the "previous_expires_at" field.
+func (m *InterventionMutation) SetPreviousExpiresAt(t time.Time) {
+	m.previous_expires_at = &t
+}
+
+// PreviousExpiresAt returns the value of the "previous_expires_at" field in the mutation.
+func (m *InterventionMutation) PreviousExpiresAt() (r time.Time, exists bool) {
+	v := m.previous_expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPreviousExpiresAt returns the old "previous_expires_at" field's value of the Intervention entity.
+// If the Intervention object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InterventionMutation) OldPreviousExpiresAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPreviousExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPreviousExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPreviousExpiresAt: %w", err)
+	}
+	return oldValue.PreviousExpiresAt, nil
+}
+
+// ClearPreviousExpiresAt clears the value of the "previous_expires_at" field.
+func (m *InterventionMutation) ClearPreviousExpiresAt() {
+	m.previous_expires_at = nil
+	m.clearedFields[intervention.FieldPreviousExpiresAt] = struct{}{}
+}
+
+// PreviousExpiresAtCleared returns if the "previous_expires_at" field was cleared in this mutation.
+func (m *InterventionMutation) PreviousExpiresAtCleared() bool {
+	_, ok := m.clearedFields[intervention.FieldPreviousExpiresAt]
+	return ok
+}
+
+// ResetPreviousExpiresAt resets all changes to the "previous_expires_at" field.
+func (m *InterventionMutation) ResetPreviousExpiresAt() {
+	m.previous_expires_at = nil
+	delete(m.clearedFields, intervention.FieldPreviousExpiresAt)
+}
+
 // SetFields sets the "fields" field.
 func (m *InterventionMutation) SetFields(u []uifield.Field) {
 	m.fields = &u
@@ -3751,7 +4876,7 @@ func (m *InterventionMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *InterventionMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, intervention.FieldCreatedAt)
 	}
@@ -3778,6 +4903,15 @@ func (m *InterventionMutation) Fields() []string {
 	}
 	if m.remote_token != nil {
 		fields = append(fields, intervention.FieldRemoteToken)
+	}
+	if m.signing_secret != nil {
+		fields = append(fields, intervention.FieldSigningSecret)
+	}
+	if m.previous_signing_secret != nil {
+		fields = append(fields, intervention.FieldPreviousSigningSecret)
+	}
+	if m.previous_expires_at != nil {
+		fields = append(fields, intervention.FieldPreviousExpiresAt)
 	}
 	if m.fields != nil {
 		fields = append(fields, intervention.FieldFields)
@@ -3811,6 +4945,12 @@ func (m *InterventionMutation) Field(name string) (ent.Value, bool) {
 		return m.RemoteTimeoutSeconds()
 	case intervention.FieldRemoteToken:
 		return m.RemoteToken()
+	case intervention.FieldSigningSecret:
+		return m.SigningSecret()
+	case intervention.FieldPreviousSigningSecret:
+		return m.PreviousSigningSecret()
+	case intervention.FieldPreviousExpiresAt:
+		return m.PreviousExpiresAt()
 	case intervention.FieldFields:
 		return m.GetFields()
 	case intervention.FieldQueueID:
@@ -3842,6 +4982,12 @@ func (m *InterventionMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldRemoteTimeoutSeconds(ctx)
 	case intervention.FieldRemoteToken:
 		return m.OldRemoteToken(ctx)
+	case intervention.FieldSigningSecret:
+		return m.OldSigningSecret(ctx)
+	case intervention.FieldPreviousSigningSecret:
+		return m.OldPreviousSigningSecret(ctx)
+	case intervention.FieldPreviousExpiresAt:
+		return m.OldPreviousExpiresAt(ctx)
 	case intervention.FieldFields:
 		return m.OldFields(ctx)
 	case intervention.FieldQueueID:
@@ -3918,6 +5064,27 @@ func (m *InterventionMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetRemoteToken(v)
 		return nil
+	case intervention.FieldSigningSecret:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSigningSecret(v)
+		return nil
+	case intervention.FieldPreviousSigningSecret:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPreviousSigningSecret(v)
+		return nil
+	case intervention.FieldPreviousExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPreviousExpiresAt(v)
+		return nil
 	case intervention.FieldFields:
 		v, ok := value.([]uifield.Field)
 		if !ok {
@@ -3976,7 +5143,11 @@ func (m *InterventionMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *InterventionMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(intervention.FieldPreviousExpiresAt) {
+		fields = append(fields, intervention.FieldPreviousExpiresAt)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -3989,6 +5160,11 @@ func (m *InterventionMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *InterventionMutation) ClearField(name string) error {
+	switch name {
+	case intervention.FieldPreviousExpiresAt:
+		m.ClearPreviousExpiresAt()
+		return nil
+	}
 	return fmt.Errorf("unknown Intervention nullable field %s", name)
 }
 
@@ -4022,6 +5198,15 @@ func (m *InterventionMutation) ResetField(name string) error {
 		return nil
 	case intervention.FieldRemoteToken:
 		m.ResetRemoteToken()
+		return nil
+	case intervention.FieldSigningSecret:
+		m.ResetSigningSecret()
+		return nil
+	case intervention.FieldPreviousSigningSecret:
+		m.ResetPreviousSigningSecret()
+		return nil
+	case intervention.FieldPreviousExpiresAt:
+		m.ResetPreviousExpiresAt()
 		return nil
 	case intervention.FieldFields:
 		m.ResetFields()

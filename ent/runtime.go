@@ -8,6 +8,7 @@ import (
 	"github.com/tickiti/tickiti/ent/apitoken"
 	"github.com/tickiti/tickiti/ent/contact"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/idempotencykey"
 	"github.com/tickiti/tickiti/ent/intervention"
 	"github.com/tickiti/tickiti/ent/payload"
@@ -79,6 +80,32 @@ func init() {
 	deliveryDescLastError := deliveryFields[8].Descriptor()
 	// delivery.DefaultLastError holds the default value on creation for the last_error field.
 	delivery.DefaultLastError = deliveryDescLastError.Default.(string)
+	// deliveryDescRedeliveries is the schema descriptor for redeliveries field.
+	deliveryDescRedeliveries := deliveryFields[9].Descriptor()
+	// delivery.DefaultRedeliveries holds the default value on creation for the redeliveries field.
+	delivery.DefaultRedeliveries = deliveryDescRedeliveries.Default.(int)
+	deliveryattemptFields := schema.DeliveryAttempt{}.Fields()
+	_ = deliveryattemptFields
+	// deliveryattemptDescDurationMs is the schema descriptor for duration_ms field.
+	deliveryattemptDescDurationMs := deliveryattemptFields[2].Descriptor()
+	// deliveryattempt.DefaultDurationMs holds the default value on creation for the duration_ms field.
+	deliveryattempt.DefaultDurationMs = deliveryattemptDescDurationMs.Default.(int64)
+	// deliveryattemptDescHTTPStatus is the schema descriptor for http_status field.
+	deliveryattemptDescHTTPStatus := deliveryattemptFields[3].Descriptor()
+	// deliveryattempt.DefaultHTTPStatus holds the default value on creation for the http_status field.
+	deliveryattempt.DefaultHTTPStatus = deliveryattemptDescHTTPStatus.Default.(int)
+	// deliveryattemptDescError is the schema descriptor for error field.
+	deliveryattemptDescError := deliveryattemptFields[4].Descriptor()
+	// deliveryattempt.DefaultError holds the default value on creation for the error field.
+	deliveryattempt.DefaultError = deliveryattemptDescError.Default.(string)
+	// deliveryattemptDescResponseBody is the schema descriptor for response_body field.
+	deliveryattemptDescResponseBody := deliveryattemptFields[5].Descriptor()
+	// deliveryattempt.DefaultResponseBody holds the default value on creation for the response_body field.
+	deliveryattempt.DefaultResponseBody = deliveryattemptDescResponseBody.Default.(string)
+	// deliveryattemptDescResponseBodyTruncated is the schema descriptor for response_body_truncated field.
+	deliveryattemptDescResponseBodyTruncated := deliveryattemptFields[6].Descriptor()
+	// deliveryattempt.DefaultResponseBodyTruncated holds the default value on creation for the response_body_truncated field.
+	deliveryattempt.DefaultResponseBodyTruncated = deliveryattemptDescResponseBodyTruncated.Default.(bool)
 	idempotencykeyFields := schema.IdempotencyKey{}.Fields()
 	_ = idempotencykeyFields
 	// idempotencykeyDescKey is the schema descriptor for key field.
@@ -128,6 +155,14 @@ func init() {
 	interventionDescRemoteToken := interventionFields[6].Descriptor()
 	// intervention.DefaultRemoteToken holds the default value on creation for the remote_token field.
 	intervention.DefaultRemoteToken = interventionDescRemoteToken.Default.(string)
+	// interventionDescSigningSecret is the schema descriptor for signing_secret field.
+	interventionDescSigningSecret := interventionFields[7].Descriptor()
+	// intervention.DefaultSigningSecret holds the default value on creation for the signing_secret field.
+	intervention.DefaultSigningSecret = interventionDescSigningSecret.Default.(string)
+	// interventionDescPreviousSigningSecret is the schema descriptor for previous_signing_secret field.
+	interventionDescPreviousSigningSecret := interventionFields[8].Descriptor()
+	// intervention.DefaultPreviousSigningSecret holds the default value on creation for the previous_signing_secret field.
+	intervention.DefaultPreviousSigningSecret = interventionDescPreviousSigningSecret.Default.(string)
 	payloadMixin := schema.Payload{}.Mixin()
 	payloadMixinFields0 := payloadMixin[0].Fields()
 	_ = payloadMixinFields0

@@ -80,12 +80,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.svc = service.New(s.db, service.Options{IdempotencyTTL: cfg.IdempotencyTTL, Logger: s.log})
 
-	unary, stream, err := grpcapi.Interceptors(s.svc, v1.TicketService_ServiceDesc)
+	unary, stream, err := grpcapi.Interceptors(s.svc, v1.TicketService_ServiceDesc, v1.DeliveryService_ServiceDesc)
 	if err != nil {
 		return nil, err
 	}
 	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	v1.RegisterTicketServiceServer(s.grpc, grpcapi.NewTickets(s.svc))
+	v1.RegisterDeliveryServiceServer(s.grpc, grpcapi.NewDeliveries(s.svc))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, hs)
 	reflection.Register(s.grpc)
@@ -105,6 +106,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", rest)
+	// Delivery figures in the Prometheus text format (counts only, nothing
+	// secret, so unauthenticated like /healthz).
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { s.dispatch.MetricsHandler().ServeHTTP(w, r) })
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.SQL.PingContext(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tickiti/tickiti/server"
+	"github.com/tickiti/tickiti/server/delivery"
 )
 
 func newServe() *cobra.Command {
@@ -23,6 +26,12 @@ func newServe() *cobra.Command {
 			cfg.GRPCAddr, _ = f.GetString("grpc-addr")
 			cfg.MaxBody, _ = f.GetInt64("max-body")
 			cfg.IdempotencyTTL, _ = f.GetDuration("idempotency-ttl")
+			cfg.Delivery.Schedule, _ = f.GetDurationSlice("retry-schedule")
+			cfg.Delivery.Lease, _ = f.GetDuration("delivery-lease")
+			cfg.Delivery.Poll, _ = f.GetDuration("delivery-poll")
+			if err := checkSchedule(cfg.Delivery.Schedule); err != nil {
+				return err
+			}
 			srv, err := server.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -35,5 +44,23 @@ func newServe() *cobra.Command {
 	f.String("grpc-addr", envOr("TICKITI_GRPC_ADDR", ":9090"), "gRPC listen address (env TICKITI_GRPC_ADDR)")
 	f.Int64("max-body", 1<<20, "largest REST request body in bytes")
 	f.Duration("idempotency-ttl", 24*time.Hour, "how long Idempotency-Key answers are kept")
+	f.DurationSlice("retry-schedule", delivery.DefaultSchedule,
+		"epilog attempt delays, each counted from the previous failure; their number is the number of attempts")
+	f.Duration("delivery-lease", 30*time.Second,
+		"how long past its remote timeout an epilog attempt holds its delivery; a crashed replica's work resumes after it")
+	f.Duration("delivery-poll", 500*time.Millisecond, "how often the database is checked for due deliveries")
 	return cmd
+}
+
+// checkSchedule refuses a retry schedule that cannot work.
+func checkSchedule(s []time.Duration) error {
+	if len(s) == 0 {
+		return errors.New("--retry-schedule: give at least one delay, e.g. 0s")
+	}
+	for _, d := range s {
+		if d < 0 {
+			return fmt.Errorf("--retry-schedule: %s is negative", d)
+		}
+	}
+	return nil
 }

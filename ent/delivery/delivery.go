@@ -37,10 +37,14 @@ const (
 	FieldLeaseToken = "lease_token"
 	// FieldLastError holds the string denoting the last_error field in the database.
 	FieldLastError = "last_error"
+	// FieldRedeliveries holds the string denoting the redeliveries field in the database.
+	FieldRedeliveries = "redeliveries"
 	// FieldPayloadID holds the string denoting the payload_id field in the database.
 	FieldPayloadID = "payload_id"
 	// EdgePayload holds the string denoting the payload edge name in mutations.
 	EdgePayload = "payload"
+	// EdgeAttemptLog holds the string denoting the attempt_log edge name in mutations.
+	EdgeAttemptLog = "attempt_log"
 	// Table holds the table name of the delivery in the database.
 	Table = "deliveries"
 	// PayloadTable is the table that holds the payload relation/edge.
@@ -50,6 +54,13 @@ const (
 	PayloadInverseTable = "payloads"
 	// PayloadColumn is the table column denoting the payload relation/edge.
 	PayloadColumn = "payload_id"
+	// AttemptLogTable is the table that holds the attempt_log relation/edge.
+	AttemptLogTable = "delivery_attempts"
+	// AttemptLogInverseTable is the table name for the DeliveryAttempt entity.
+	// It exists in this package in order to avoid circular dependency with the "deliveryattempt" package.
+	AttemptLogInverseTable = "delivery_attempts"
+	// AttemptLogColumn is the table column denoting the attempt_log relation/edge.
+	AttemptLogColumn = "delivery_id"
 )
 
 // Columns holds all SQL columns for delivery fields.
@@ -66,6 +77,7 @@ var Columns = []string{
 	FieldLeaseUntil,
 	FieldLeaseToken,
 	FieldLastError,
+	FieldRedeliveries,
 	FieldPayloadID,
 }
 
@@ -94,6 +106,8 @@ var (
 	DefaultLeaseToken string
 	// DefaultLastError holds the default value on creation for the "last_error" field.
 	DefaultLastError string
+	// DefaultRedeliveries holds the default value on creation for the "redeliveries" field.
+	DefaultRedeliveries int
 )
 
 // State defines the type for the "state" enum field.
@@ -183,6 +197,11 @@ func ByLastError(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLastError, opts...).ToFunc()
 }
 
+// ByRedeliveries orders the results by the redeliveries field.
+func ByRedeliveries(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRedeliveries, opts...).ToFunc()
+}
+
 // ByPayloadID orders the results by the payload_id field.
 func ByPayloadID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPayloadID, opts...).ToFunc()
@@ -194,10 +213,31 @@ func ByPayloadField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newPayloadStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByAttemptLogCount orders the results by attempt_log count.
+func ByAttemptLogCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newAttemptLogStep(), opts...)
+	}
+}
+
+// ByAttemptLog orders the results by attempt_log terms.
+func ByAttemptLog(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newAttemptLogStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newPayloadStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(PayloadInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, PayloadTable, PayloadColumn),
+	)
+}
+func newAttemptLogStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(AttemptLogInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, AttemptLogTable, AttemptLogColumn),
 	)
 }

@@ -105,6 +105,11 @@ func LastError(v string) predicate.Delivery {
 	return predicate.Delivery(sql.FieldEQ(FieldLastError, v))
 }
 
+// Redeliveries applies equality check predicate on the "redeliveries" field. It's identical to RedeliveriesEQ.
+func Redeliveries(v int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldEQ(FieldRedeliveries, v))
+}
+
 // PayloadID applies equality check predicate on the "payload_id" field. It's identical to PayloadIDEQ.
 func PayloadID(v int) predicate.Delivery {
 	return predicate.Delivery(sql.FieldEQ(FieldPayloadID, v))
@@ -615,6 +620,46 @@ func LastErrorContainsFold(v string) predicate.Delivery {
 	return predicate.Delivery(sql.FieldContainsFold(FieldLastError, v))
 }
 
+// RedeliveriesEQ applies the EQ predicate on the "redeliveries" field.
+func RedeliveriesEQ(v int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldEQ(FieldRedeliveries, v))
+}
+
+// RedeliveriesNEQ applies the NEQ predicate on the "redeliveries" field.
+func RedeliveriesNEQ(v int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldNEQ(FieldRedeliveries, v))
+}
+
+// RedeliveriesIn applies the In predicate on the "redeliveries" field.
+func RedeliveriesIn(vs ...int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldIn(FieldRedeliveries, vs...))
+}
+
+// RedeliveriesNotIn applies the NotIn predicate on the "redeliveries" field.
+func RedeliveriesNotIn(vs ...int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldNotIn(FieldRedeliveries, vs...))
+}
+
+// RedeliveriesGT applies the GT predicate on the "redeliveries" field.
+func RedeliveriesGT(v int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldGT(FieldRedeliveries, v))
+}
+
+// RedeliveriesGTE applies the GTE predicate on the "redeliveries" field.
+func RedeliveriesGTE(v int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldGTE(FieldRedeliveries, v))
+}
+
+// RedeliveriesLT applies the LT predicate on the "redeliveries" field.
+func RedeliveriesLT(v int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldLT(FieldRedeliveries, v))
+}
+
+// RedeliveriesLTE applies the LTE predicate on the "redeliveries" field.
+func RedeliveriesLTE(v int) predicate.Delivery {
+	return predicate.Delivery(sql.FieldLTE(FieldRedeliveries, v))
+}
+
 // PayloadIDEQ applies the EQ predicate on the "payload_id" field.
 func PayloadIDEQ(v int) predicate.Delivery {
 	return predicate.Delivery(sql.FieldEQ(FieldPayloadID, v))
@@ -650,6 +695,29 @@ func HasPayload() predicate.Delivery {
 func HasPayloadWith(preds ...predicate.Payload) predicate.Delivery {
 	return predicate.Delivery(func(s *sql.Selector) {
 		step := newPayloadStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasAttemptLog applies the HasEdge predicate on the "attempt_log" edge.
+func HasAttemptLog() predicate.Delivery {
+	return predicate.Delivery(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, AttemptLogTable, AttemptLogColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasAttemptLogWith applies the HasEdge predicate on the "attempt_log" edge with a given conditions (other predicates).
+func HasAttemptLogWith(preds ...predicate.DeliveryAttempt) predicate.Delivery {
+	return predicate.Delivery(func(s *sql.Selector) {
+		step := newAttemptLogStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

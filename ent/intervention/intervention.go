@@ -32,6 +32,12 @@ const (
 	FieldRemoteTimeoutSeconds = "remote_timeout_seconds"
 	// FieldRemoteToken holds the string denoting the remote_token field in the database.
 	FieldRemoteToken = "remote_token"
+	// FieldSigningSecret holds the string denoting the signing_secret field in the database.
+	FieldSigningSecret = "signing_secret"
+	// FieldPreviousSigningSecret holds the string denoting the previous_signing_secret field in the database.
+	FieldPreviousSigningSecret = "previous_signing_secret"
+	// FieldPreviousExpiresAt holds the string denoting the previous_expires_at field in the database.
+	FieldPreviousExpiresAt = "previous_expires_at"
 	// FieldFields holds the string denoting the fields field in the database.
 	FieldFields = "fields"
 	// FieldQueueID holds the string denoting the queue_id field in the database.
@@ -70,6 +76,9 @@ var Columns = []string{
 	FieldRemoteEpilogURL,
 	FieldRemoteTimeoutSeconds,
 	FieldRemoteToken,
+	FieldSigningSecret,
+	FieldPreviousSigningSecret,
+	FieldPreviousExpiresAt,
 	FieldFields,
 	FieldQueueID,
 }
@@ -103,6 +112,10 @@ var (
 	DefaultRemoteTimeoutSeconds int
 	// DefaultRemoteToken holds the default value on creation for the "remote_token" field.
 	DefaultRemoteToken string
+	// DefaultSigningSecret holds the default value on creation for the "signing_secret" field.
+	DefaultSigningSecret string
+	// DefaultPreviousSigningSecret holds the default value on creation for the "previous_signing_secret" field.
+	DefaultPreviousSigningSecret string
 )
 
 // OrderOption defines the ordering options for the Intervention queries.
@@ -156,6 +169,21 @@ func ByRemoteTimeoutSeconds(opts ...sql.OrderTermOption) OrderOption {
 // ByRemoteToken orders the results by the remote_token field.
 func ByRemoteToken(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRemoteToken, opts...).ToFunc()
+}
+
+// BySigningSecret orders the results by the signing_secret field.
+func BySigningSecret(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSigningSecret, opts...).ToFunc()
+}
+
+// ByPreviousSigningSecret orders the results by the previous_signing_secret field.
+func ByPreviousSigningSecret(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPreviousSigningSecret, opts...).ToFunc()
+}
+
+// ByPreviousExpiresAt orders the results by the previous_expires_at field.
+func ByPreviousExpiresAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPreviousExpiresAt, opts...).ToFunc()
 }
 
 // ByQueueID orders the results by the queue_id field.

@@ -100,6 +100,21 @@ func RemoteToken(v string) predicate.Intervention {
 	return predicate.Intervention(sql.FieldEQ(FieldRemoteToken, v))
 }
 
+// SigningSecret applies equality check predicate on the "signing_secret" field. It's identical to SigningSecretEQ.
+func SigningSecret(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEQ(FieldSigningSecret, v))
+}
+
+// PreviousSigningSecret applies equality check predicate on the "previous_signing_secret" field. It's identical to PreviousSigningSecretEQ.
+func PreviousSigningSecret(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEQ(FieldPreviousSigningSecret, v))
+}
+
+// PreviousExpiresAt applies equality check predicate on the "previous_expires_at" field. It's identical to PreviousExpiresAtEQ.
+func PreviousExpiresAt(v time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEQ(FieldPreviousExpiresAt, v))
+}
+
 // QueueID applies equality check predicate on the "queue_id" field. It's identical to QueueIDEQ.
 func QueueID(v int) predicate.Intervention {
 	return predicate.Intervention(sql.FieldEQ(FieldQueueID, v))
@@ -503,6 +518,186 @@ func RemoteTokenEqualFold(v string) predicate.Intervention {
 // RemoteTokenContainsFold applies the ContainsFold predicate on the "remote_token" field.
 func RemoteTokenContainsFold(v string) predicate.Intervention {
 	return predicate.Intervention(sql.FieldContainsFold(FieldRemoteToken, v))
+}
+
+// SigningSecretEQ applies the EQ predicate on the "signing_secret" field.
+func SigningSecretEQ(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEQ(FieldSigningSecret, v))
+}
+
+// SigningSecretNEQ applies the NEQ predicate on the "signing_secret" field.
+func SigningSecretNEQ(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldNEQ(FieldSigningSecret, v))
+}
+
+// SigningSecretIn applies the In predicate on the "signing_secret" field.
+func SigningSecretIn(vs ...string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldIn(FieldSigningSecret, vs...))
+}
+
+// SigningSecretNotIn applies the NotIn predicate on the "signing_secret" field.
+func SigningSecretNotIn(vs ...string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldNotIn(FieldSigningSecret, vs...))
+}
+
+// SigningSecretGT applies the GT predicate on the "signing_secret" field.
+func SigningSecretGT(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldGT(FieldSigningSecret, v))
+}
+
+// SigningSecretGTE applies the GTE predicate on the "signing_secret" field.
+func SigningSecretGTE(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldGTE(FieldSigningSecret, v))
+}
+
+// SigningSecretLT applies the LT predicate on the "signing_secret" field.
+func SigningSecretLT(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldLT(FieldSigningSecret, v))
+}
+
+// SigningSecretLTE applies the LTE predicate on the "signing_secret" field.
+func SigningSecretLTE(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldLTE(FieldSigningSecret, v))
+}
+
+// SigningSecretContains applies the Contains predicate on the "signing_secret" field.
+func SigningSecretContains(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldContains(FieldSigningSecret, v))
+}
+
+// SigningSecretHasPrefix applies the HasPrefix predicate on the "signing_secret" field.
+func SigningSecretHasPrefix(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldHasPrefix(FieldSigningSecret, v))
+}
+
+// SigningSecretHasSuffix applies the HasSuffix predicate on the "signing_secret" field.
+func SigningSecretHasSuffix(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldHasSuffix(FieldSigningSecret, v))
+}
+
+// SigningSecretEqualFold applies the EqualFold predicate on the "signing_secret" field.
+func SigningSecretEqualFold(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEqualFold(FieldSigningSecret, v))
+}
+
+// SigningSecretContainsFold applies the ContainsFold predicate on the "signing_secret" field.
+func SigningSecretContainsFold(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldContainsFold(FieldSigningSecret, v))
+}
+
+// PreviousSigningSecretEQ applies the EQ predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretEQ(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEQ(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretNEQ applies the NEQ predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretNEQ(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldNEQ(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretIn applies the In predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretIn(vs ...string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldIn(FieldPreviousSigningSecret, vs...))
+}
+
+// PreviousSigningSecretNotIn applies the NotIn predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretNotIn(vs ...string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldNotIn(FieldPreviousSigningSecret, vs...))
+}
+
+// PreviousSigningSecretGT applies the GT predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretGT(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldGT(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretGTE applies the GTE predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretGTE(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldGTE(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretLT applies the LT predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretLT(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldLT(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretLTE applies the LTE predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretLTE(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldLTE(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretContains applies the Contains predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretContains(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldContains(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretHasPrefix applies the HasPrefix predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretHasPrefix(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldHasPrefix(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretHasSuffix applies the HasSuffix predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretHasSuffix(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldHasSuffix(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretEqualFold applies the EqualFold predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretEqualFold(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEqualFold(FieldPreviousSigningSecret, v))
+}
+
+// PreviousSigningSecretContainsFold applies the ContainsFold predicate on the "previous_signing_secret" field.
+func PreviousSigningSecretContainsFold(v string) predicate.Intervention {
+	return predicate.Intervention(sql.FieldContainsFold(FieldPreviousSigningSecret, v))
+}
+
+// PreviousExpiresAtEQ applies the EQ predicate on the "previous_expires_at" field.
+func PreviousExpiresAtEQ(v time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldEQ(FieldPreviousExpiresAt, v))
+}
+
+// PreviousExpiresAtNEQ applies the NEQ predicate on the "previous_expires_at" field.
+func PreviousExpiresAtNEQ(v time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldNEQ(FieldPreviousExpiresAt, v))
+}
+
+// PreviousExpiresAtIn applies the In predicate on the "previous_expires_at" field.
+func PreviousExpiresAtIn(vs ...time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldIn(FieldPreviousExpiresAt, vs...))
+}
+
+// PreviousExpiresAtNotIn applies the NotIn predicate on the "previous_expires_at" field.
+func PreviousExpiresAtNotIn(vs ...time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldNotIn(FieldPreviousExpiresAt, vs...))
+}
+
+// PreviousExpiresAtGT applies the GT predicate on the "previous_expires_at" field.
+func PreviousExpiresAtGT(v time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldGT(FieldPreviousExpiresAt, v))
+}
+
+// PreviousExpiresAtGTE applies the GTE predicate on the "previous_expires_at" field.
+func PreviousExpiresAtGTE(v time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldGTE(FieldPreviousExpiresAt, v))
+}
+
+// PreviousExpiresAtLT applies the LT predicate on the "previous_expires_at" field.
+func PreviousExpiresAtLT(v time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldLT(FieldPreviousExpiresAt, v))
+}
+
+// PreviousExpiresAtLTE applies the LTE predicate on the "previous_expires_at" field.
+func PreviousExpiresAtLTE(v time.Time) predicate.Intervention {
+	return predicate.Intervention(sql.FieldLTE(FieldPreviousExpiresAt, v))
+}
+
+// PreviousExpiresAtIsNil applies the IsNil predicate on the "previous_expires_at" field.
+func PreviousExpiresAtIsNil() predicate.Intervention {
+	return predicate.Intervention(sql.FieldIsNull(FieldPreviousExpiresAt))
+}
+
+// PreviousExpiresAtNotNil applies the NotNil predicate on the "previous_expires_at" field.
+func PreviousExpiresAtNotNil() predicate.Intervention {
+	return predicate.Intervention(sql.FieldNotNull(FieldPreviousExpiresAt))
 }
 
 // QueueIDEQ applies the EQ predicate on the "queue_id" field.

@@ -60,6 +60,7 @@ var (
 		{Name: "lease_until", Type: field.TypeTime, Nullable: true},
 		{Name: "lease_token", Type: field.TypeString, Default: ""},
 		{Name: "last_error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "redeliveries", Type: field.TypeInt, Default: 0},
 		{Name: "payload_id", Type: field.TypeInt},
 	}
 	// DeliveriesTable holds the schema information for the "deliveries" table.
@@ -70,7 +71,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "deliveries_payloads_deliveries",
-				Columns:    []*schema.Column{DeliveriesColumns[12]},
+				Columns:    []*schema.Column{DeliveriesColumns[13]},
 				RefColumns: []*schema.Column{PayloadsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -80,6 +81,39 @@ var (
 				Name:    "delivery_state_next_attempt_at",
 				Unique:  false,
 				Columns: []*schema.Column{DeliveriesColumns[6], DeliveriesColumns[8]},
+			},
+		},
+	}
+	// DeliveryAttemptsColumns holds the columns for the "delivery_attempts" table.
+	DeliveryAttemptsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "started_at", Type: field.TypeTime},
+		{Name: "duration_ms", Type: field.TypeInt64, Default: 0},
+		{Name: "http_status", Type: field.TypeInt, Default: 0},
+		{Name: "error", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "response_body", Type: field.TypeString, Size: 2147483647, Default: ""},
+		{Name: "response_body_truncated", Type: field.TypeBool, Default: false},
+		{Name: "outcome", Type: field.TypeEnum, Enums: []string{"success", "refused", "invalid_answer", "transient", "permanent", "interrupted"}},
+		{Name: "delivery_id", Type: field.TypeInt},
+	}
+	// DeliveryAttemptsTable holds the schema information for the "delivery_attempts" table.
+	DeliveryAttemptsTable = &schema.Table{
+		Name:       "delivery_attempts",
+		Columns:    DeliveryAttemptsColumns,
+		PrimaryKey: []*schema.Column{DeliveryAttemptsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "delivery_attempts_deliveries_attempt_log",
+				Columns:    []*schema.Column{DeliveryAttemptsColumns[8]},
+				RefColumns: []*schema.Column{DeliveriesColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deliveryattempt_delivery_id",
+				Unique:  false,
+				Columns: []*schema.Column{DeliveryAttemptsColumns[8]},
 			},
 		},
 	}
@@ -123,6 +157,9 @@ var (
 		{Name: "remote_epilog_url", Type: field.TypeString, Default: ""},
 		{Name: "remote_timeout_seconds", Type: field.TypeInt, Default: 10},
 		{Name: "remote_token", Type: field.TypeString, Default: ""},
+		{Name: "signing_secret", Type: field.TypeString, Default: ""},
+		{Name: "previous_signing_secret", Type: field.TypeString, Default: ""},
+		{Name: "previous_expires_at", Type: field.TypeTime, Nullable: true},
 		{Name: "fields", Type: field.TypeJSON},
 		{Name: "queue_id", Type: field.TypeInt},
 	}
@@ -134,7 +171,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "interventions_queues_interventions",
-				Columns:    []*schema.Column{InterventionsColumns[11]},
+				Columns:    []*schema.Column{InterventionsColumns[14]},
 				RefColumns: []*schema.Column{QueuesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -296,6 +333,7 @@ var (
 		APITokensTable,
 		ContactsTable,
 		DeliveriesTable,
+		DeliveryAttemptsTable,
 		IdempotencyKeysTable,
 		InterventionsTable,
 		PayloadsTable,
@@ -310,6 +348,7 @@ var (
 func init() {
 	APITokensTable.ForeignKeys[0].RefTable = UsersTable
 	DeliveriesTable.ForeignKeys[0].RefTable = PayloadsTable
+	DeliveryAttemptsTable.ForeignKeys[0].RefTable = DeliveriesTable
 	InterventionsTable.ForeignKeys[0].RefTable = QueuesTable
 	PayloadsTable.ForeignKeys[0].RefTable = InterventionsTable
 	PayloadsTable.ForeignKeys[1].RefTable = TicketsTable

@@ -34,6 +34,10 @@ func (Delivery) Fields() []ent.Field {
 		// cannot overwrite its successor's work.
 		field.String("lease_token").Default(""),
 		field.Text("last_error").Default(""),
+		// How many times staff sent the delivery again by hand; each
+		// redelivery restarts the attempt schedule (attempts counts the
+		// attempts since).
+		field.Int("redeliveries").Default(0),
 		field.Int("payload_id"),
 	}
 }
@@ -41,11 +45,50 @@ func (Delivery) Fields() []ent.Field {
 func (Delivery) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("payload", Payload.Type).Ref("deliveries").Field("payload_id").Unique().Required(),
+		edge.To("attempt_log", DeliveryAttempt.Type),
 	}
 }
 
 func (Delivery) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("state", "next_attempt_at")}
+}
+
+// DeliveryAttempt records one attempt of a delivery, written in the same
+// transaction as the delivery's state change, so the log staff read never
+// disagrees with the state.
+type DeliveryAttempt struct{ ent.Schema }
+
+func (DeliveryAttempt) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("delivery_id").Immutable(),
+		field.Time("started_at").Immutable(),
+		field.Int64("duration_ms").Default(0).Immutable(),
+		// The HTTP status of the answer; 0 when none arrived.
+		field.Int("http_status").Default(0).Immutable(),
+		// What went wrong (a network error, a timeout, a bad answer, a
+		// mismatched final block); empty when all went well.
+		field.Text("error").Default("").Immutable(),
+		// The start of the answer's body, as valid UTF-8.
+		field.Text("response_body").Default("").Immutable(),
+		field.Bool("response_body_truncated").Default(false).Immutable(),
+		// success: 2xx with ok true; refused: 2xx with ok false;
+		// invalid_answer: 2xx that is not the expected JSON (retried);
+		// transient: timeout, network error, 5xx, 408, 429 (retried);
+		// permanent: other 4xx, a redirect, a bad configuration (not
+		// retried); interrupted: the dispatcher holding the attempt stopped
+		// before recording an outcome, found when its lease expired.
+		field.Enum("outcome").Values("success", "refused", "invalid_answer", "transient", "permanent", "interrupted").Immutable(),
+	}
+}
+
+func (DeliveryAttempt) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("delivery", Delivery.Type).Ref("attempt_log").Field("delivery_id").Unique().Required().Immutable(),
+	}
+}
+
+func (DeliveryAttempt) Indexes() []ent.Index {
+	return []ent.Index{index.Fields("delivery_id")}
 }
 
 // IdempotencyKey remembers a create_ticket request by its Idempotency-Key so

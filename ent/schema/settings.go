@@ -53,6 +53,13 @@ func (Intervention) Fields() []ent.Field {
 		field.Int("remote_timeout_seconds").Default(10),
 		// Sent to the remote as a bearer token, so it is kept, not hashed.
 		field.String("remote_token").Default("").Sensitive(),
+		// The Standard Webhooks signing secret ("whsec_" + base64 of 24
+		// random bytes); epilog calls are signed while it is set. After a
+		// rotation the previous secret keeps signing too, beside the new
+		// one, until previous_expires_at, so the remote can switch over.
+		field.String("signing_secret").Default("").Sensitive(),
+		field.String("previous_signing_secret").Default("").Sensitive(),
+		field.Time("previous_expires_at").Optional().Nillable(),
 		field.JSON("fields", []uifield.Field{}),
 		field.Int("queue_id"),
 	}

@@ -12,16 +12,21 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/pkg/webhook"
 )
 
 // MaxBody bounds how much of an answer is read; reading counts against the
 // timeout.
 const MaxBody = 64 << 10
+
+// DefaultTimeout bounds a call whose Timeout is not set.
+const DefaultTimeout = 10 * time.Second
 
 // Call is one attempt to deliver a submission.
 type Call struct {
@@ -33,6 +38,9 @@ type Call struct {
 	// Body is the EpilogRequest JSON, fixed when the submission was stored.
 	Body    []byte
 	Timeout time.Duration
+	// Secrets sign the call (Standard Webhooks, one signature each); none
+	// leaves it unsigned.
+	Secrets []string
 }
 
 // Class says what to do after an attempt.
@@ -41,12 +49,15 @@ type Class int
 const (
 	// Answered: the remote answered 2xx with an EpilogResponse.
 	Answered Class = iota
-	// Transient: worth retrying (timeout, network error, 5xx, 408, 429, a
-	// 2xx that is not the expected JSON).
+	// Transient: worth retrying (timeout, network error, 5xx, 408, 429).
 	Transient
 	// Permanent: retrying will not help until someone fixes something
 	// (other 4xx, redirects, a bad URL).
 	Permanent
+	// Malformed: a 2xx whose body is not the expected JSON (not JSON, no
+	// "ok", larger than MaxBody). Retried like a transient failure: it is
+	// typically a proxy or maintenance page in front of the remote.
+	Malformed
 )
 
 // Result is the outcome of an attempt.
@@ -58,6 +69,8 @@ type Result struct {
 	Status int
 	// Body is the start of the answer (at most MaxBody bytes).
 	Body []byte
+	// Truncated says the answer was longer than Body.
+	Truncated bool
 	// Err describes a failure for staff and logs.
 	Err error
 	// RetryAfter is the remote's Retry-After, when it sent one.
@@ -97,7 +110,7 @@ func (c *Client) Send(ctx context.Context, call Call) Result {
 func (c *Client) send(ctx context.Context, call Call) Result {
 	timeout := call.Timeout
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -109,7 +122,22 @@ func (c *Client) send(ctx context.Context, call Call) Result {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Tickiti-Delivery-Id", call.DeliveryID)
-	req.Header.Set("Webhook-Id", call.DeliveryID)
+	req.Header.Set(webhook.HeaderID, call.DeliveryID)
+	if len(call.Secrets) > 0 {
+		// Signed per attempt: the timestamp is when this attempt is sent,
+		// so a receiver's replay window applies to retries as well.
+		now := time.Now()
+		sigs := make([]string, 0, len(call.Secrets))
+		for _, secret := range call.Secrets {
+			sig, err := webhook.Sign(secret, call.DeliveryID, now, call.Body)
+			if err != nil {
+				return Result{Class: Permanent, Err: errors.New("the intervention's signing secret is malformed")}
+			}
+			sigs = append(sigs, sig)
+		}
+		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(webhook.HeaderSignature, strings.Join(sigs, " "))
+	}
 	if call.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+call.Token)
 	}
@@ -117,18 +145,31 @@ func (c *Client) send(ctx context.Context, call Call) Result {
 	if err != nil {
 		return Result{Class: Transient, Err: describe(err, timeout)}
 	}
+	// Closing without draining drops the connection rather than reading a
+	// huge answer to its end; the request's context bounds the read in time.
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	res := Result{Status: resp.StatusCode, Body: body, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	if len(body) > MaxBody {
+		res.Body, res.Truncated = body[:MaxBody], true
+	}
 	if err != nil {
-		res.Class, res.Err = Transient, fmt.Errorf("reading the answer: %w", describe(err, timeout))
+		res.Class, res.Err = Transient, fmt.Errorf("HTTP %d, but reading the answer failed: %w", resp.StatusCode, describe(err, timeout))
 		return res
 	}
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
+		if res.Truncated {
+			res.Class, res.Err = Malformed, fmt.Errorf("HTTP %d, but the answer is larger than %d bytes", s, MaxBody)
+			return res
+		}
 		ans := &v1.EpilogResponse{}
 		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, ans); err != nil {
-			res.Class, res.Err = Transient, fmt.Errorf("HTTP %d, but the answer is not the expected JSON: %v", s, err)
+			res.Class, res.Err = Malformed, fmt.Errorf("HTTP %d, but the answer is not the expected JSON: %v", s, err)
+			return res
+		}
+		if ans.Ok == nil {
+			res.Class, res.Err = Malformed, fmt.Errorf(`HTTP %d, but the answer has no "ok" member`, s)
 			return res
 		}
 		res.Class, res.Answer = Answered, ans

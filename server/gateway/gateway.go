@@ -49,6 +49,9 @@ func New(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handle
 	if err := v1.RegisterTicketServiceHandler(ctx, mux, conn); err != nil {
 		return nil, err
 	}
+	if err := v1.RegisterDeliveryServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
 	return limitBody(mux, maxBody), nil
 }
 

@@ -223,7 +223,7 @@ func TestMarshal(t *testing.T) {
 		},
 		{
 			name: "epilog response: unset optional fields are omitted",
-			in:   &tickitiv1.EpilogResponse{Ok: true},
+			in:   &tickitiv1.EpilogResponse{Ok: proto.Bool(true)},
 			want: `{"ok":true,"message":""}`,
 		},
 		{
@@ -233,7 +233,7 @@ func TestMarshal(t *testing.T) {
 				Final:   &tickitiv1.EpilogFinal{ResponseId: 12, TicketAudit: "ok", RemoteReference: "R-1"},
 				Message: "done",
 			},
-			want: `{"ok":false,"ticket_id":0,"uid":"u","intervention":"",` +
+			want: `{"ticket_id":0,"uid":"u","intervention":"",` +
 				`"final":{"response_id":12,"ticket_audit":"ok","remote_reference":"R-1"},"message":"done"}`,
 		},
 		{
@@ -265,7 +265,8 @@ func TestMarshal(t *testing.T) {
 				`"intervention":{"name":"refund","title":"","uid":"","status":"open",` +
 				`"fields":[{"type":"text","name":"amount","label":"Amount","value":12.5},{"type":"checkbox","name":"gone","label":"Gone","value":null}],` +
 				`"data":{"amount":12.5},"remote_reference":"","remote_message":"",` +
-				`"delivery":{"id":4,"delivery_id":"d-4","response_id":11,"state":"pending","attempts":2,"last_error":"","next_attempt_time":"2025-03-04T05:06:08.500Z"}},` +
+				`"delivery":{"id":4,"delivery_id":"d-4","response_id":11,"state":"pending","attempts":2,"last_error":"","next_attempt_time":"2025-03-04T05:06:08.500Z",` +
+				`"ticket_number":0,"intervention":"","redeliveries":0,"attempt_log":[]}},` +
 				`"create_time":"2025-03-04T05:06:07Z"}`,
 		},
 		{
@@ -453,7 +454,7 @@ func TestUnmarshal(t *testing.T) {
 			name: "epilog response with optional fields",
 			in:   `{"ok": true, "ticket_id": 0, "final": {"response_id": 12}}`,
 			msg:  &tickitiv1.EpilogResponse{},
-			want: &tickitiv1.EpilogResponse{Ok: true, TicketId: proto.Int64(0), Final: &tickitiv1.EpilogFinal{ResponseId: 12}},
+			want: &tickitiv1.EpilogResponse{Ok: proto.Bool(true), TicketId: proto.Int64(0), Final: &tickitiv1.EpilogFinal{ResponseId: 12}},
 		},
 	}
 	for _, tt := range tests {

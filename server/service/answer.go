@@ -8,6 +8,7 @@ import (
 
 	"github.com/tickiti/tickiti/ent"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/payload"
 	enttemplate "github.com/tickiti/tickiti/ent/template"
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
@@ -19,8 +20,9 @@ import (
 // another dispatcher took it over, so this outcome is not recorded.
 var ErrLeaseLost = errors.New("delivery lease lost")
 
-// ApplyAnswer records the remote's answer to an epilog call and its effects,
-// in one transaction:
+// ApplyAnswer records the remote's answer to an epilog call, the attempt
+// that got it (a, whose Outcome and Err it fills in) and its effects, in one
+// transaction:
 //   - ok false: the delivery is refused and the payload goes back to staff
 //     with the remote's message;
 //   - ok true: the delivery is delivered; with a matching final block the
@@ -28,7 +30,7 @@ var ErrLeaseLost = errors.New("delivery lease lost")
 //     the remote reference kept and "<name>.final" rendered as a public
 //     response. A final that does not match the call is not applied; the
 //     mismatch is recorded for staff. Applying a final twice changes nothing.
-func (s *Service) ApplyAnswer(ctx context.Context, deliveryID int, leaseToken string, ans *v1.EpilogResponse) (delivery.State, error) {
+func (s *Service) ApplyAnswer(ctx context.Context, deliveryID int, leaseToken string, ans *v1.EpilogResponse, a Attempt) (delivery.State, error) {
 	var state delivery.State
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
 		d, err := tx.Delivery.Query().Where(delivery.ID(deliveryID)).
@@ -63,6 +65,13 @@ func (s *Service) ApplyAnswer(ctx context.Context, deliveryID int, leaseToken st
 		}
 		if n == 0 {
 			return ErrLeaseLost
+		}
+		a.Outcome, a.Err = deliveryattempt.OutcomeSuccess, note
+		if state == delivery.StateRefused {
+			a.Outcome = deliveryattempt.OutcomeRefused
+		}
+		if err := a.create(ctx, tx, d.ID); err != nil {
+			return err
 		}
 		switch state {
 		case delivery.StateRefused:

@@ -101,6 +101,7 @@ func (s *Service) SubmitIntervention(ctx context.Context, p *auth.Principal, req
 			return err
 		}
 		out.Delivery = deliveryProto(d)
+		out.Delivery.TicketNumber, out.Delivery.Intervention = TicketNumber(t.ID), iv.Name
 		return nil
 	})
 	if err != nil {

@@ -104,6 +104,7 @@ func payloadProto(t *ent.Ticket, p *ent.Payload) (*v1.InterventionPayload, error
 	}
 	if ds := p.Edges.Deliveries; len(ds) > 0 {
 		out.Delivery = deliveryProto(ds[0])
+		out.Delivery.TicketNumber, out.Delivery.Intervention = TicketNumber(t.ID), iv.Name
 	}
 	return out, nil
 }
@@ -112,6 +113,7 @@ func deliveryProto(d *ent.Delivery) *v1.Delivery {
 	out := &v1.Delivery{
 		Id: int64(d.ID), DeliveryId: d.DeliveryUID, ResponseId: int64(d.ResponseID), State: string(d.State),
 		Attempts: int32(d.Attempts), LastError: d.LastError, CreateTime: timestamppb.New(d.CreatedAt),
+		Redeliveries: int32(d.Redeliveries), UpdateTime: timestamppb.New(d.UpdatedAt),
 	}
 	if d.State == delivery.StatePending {
 		out.NextAttemptTime = timestamppb.New(d.NextAttemptAt)

@@ -120,7 +120,8 @@ func (x *EpilogRequest) GetData() *structpb.Struct {
 type EpilogResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// true when the remote accepted the decision; false when it refused it.
-	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// Required: an answer without it is not the expected JSON.
+	Ok *bool `protobuf:"varint,1,opt,name=ok,proto3,oneof" json:"ok,omitempty"`
 	// When given, must equal the call's ticket_id for `final` to apply.
 	TicketId *int64 `protobuf:"varint,2,opt,name=ticket_id,json=ticketId,proto3,oneof" json:"ticket_id,omitempty"`
 	// When given, must equal the call's uid for `final` to apply.
@@ -166,8 +167,8 @@ func (*EpilogResponse) Descriptor() ([]byte, []int) {
 }
 
 func (x *EpilogResponse) GetOk() bool {
-	if x != nil {
-		return x.Ok
+	if x != nil && x.Ok != nil {
+		return *x.Ok
 	}
 	return false
 }
@@ -284,14 +285,15 @@ const file_tickiti_v1_epilog_proto_rawDesc = "" +
 	"\x03uid\x18\x03 \x01(\tR\x03uid\x12\"\n" +
 	"\fintervention\x18\x04 \x01(\tR\fintervention\x12\x16\n" +
 	"\x06action\x18\x05 \x01(\tR\x06action\x12+\n" +
-	"\x04data\x18\x06 \x01(\v2\x17.google.protobuf.StructR\x04data\"\xf2\x01\n" +
-	"\x0eEpilogResponse\x12\x0e\n" +
-	"\x02ok\x18\x01 \x01(\bR\x02ok\x12 \n" +
-	"\tticket_id\x18\x02 \x01(\x03H\x00R\bticketId\x88\x01\x01\x12\x15\n" +
-	"\x03uid\x18\x03 \x01(\tH\x01R\x03uid\x88\x01\x01\x12'\n" +
-	"\fintervention\x18\x04 \x01(\tH\x02R\fintervention\x88\x01\x01\x12-\n" +
+	"\x04data\x18\x06 \x01(\v2\x17.google.protobuf.StructR\x04data\"\xfe\x01\n" +
+	"\x0eEpilogResponse\x12\x13\n" +
+	"\x02ok\x18\x01 \x01(\bH\x00R\x02ok\x88\x01\x01\x12 \n" +
+	"\tticket_id\x18\x02 \x01(\x03H\x01R\bticketId\x88\x01\x01\x12\x15\n" +
+	"\x03uid\x18\x03 \x01(\tH\x02R\x03uid\x88\x01\x01\x12'\n" +
+	"\fintervention\x18\x04 \x01(\tH\x03R\fintervention\x88\x01\x01\x12-\n" +
 	"\x05final\x18\x05 \x01(\v2\x17.tickiti.v1.EpilogFinalR\x05final\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessageB\f\n" +
+	"\amessage\x18\x06 \x01(\tR\amessageB\x05\n" +
+	"\x03_okB\f\n" +
 	"\n" +
 	"_ticket_idB\x06\n" +
 	"\x04_uidB\x0f\n" +

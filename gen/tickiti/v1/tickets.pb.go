@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -805,7 +806,19 @@ type Delivery struct {
 	// When the next attempt is due, while pending.
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
 	// When the delivery was created.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The human-facing number of the ticket the submission belongs to.
+	TicketNumber int64 `protobuf:"varint,9,opt,name=ticket_number,json=ticketNumber,proto3" json:"ticket_number,omitempty"`
+	// The intervention name.
+	Intervention string `protobuf:"bytes,10,opt,name=intervention,proto3" json:"intervention,omitempty"`
+	// How many times staff redelivered it by hand; each redelivery restarts
+	// the attempt schedule, and `attempts` counts the attempts since.
+	Redeliveries int32 `protobuf:"varint,11,opt,name=redeliveries,proto3" json:"redeliveries,omitempty"`
+	// When the delivery last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Every attempt, oldest first. Filled by DeliveryService.ListTicketDeliveries
+	// and RedeliverDelivery; empty where a delivery is embedded elsewhere.
+	AttemptLog    []*DeliveryAttempt `protobuf:"bytes,13,rep,name=attempt_log,json=attemptLog,proto3" json:"attempt_log,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -896,6 +909,158 @@ func (x *Delivery) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Delivery) GetTicketNumber() int64 {
+	if x != nil {
+		return x.TicketNumber
+	}
+	return 0
+}
+
+func (x *Delivery) GetIntervention() string {
+	if x != nil {
+		return x.Intervention
+	}
+	return ""
+}
+
+func (x *Delivery) GetRedeliveries() int32 {
+	if x != nil {
+		return x.Redeliveries
+	}
+	return 0
+}
+
+func (x *Delivery) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Delivery) GetAttemptLog() []*DeliveryAttempt {
+	if x != nil {
+		return x.AttemptLog
+	}
+	return nil
+}
+
+// One attempt to deliver an epilog call, as recorded by the dispatcher.
+type DeliveryAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The attempt id.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When the call was started.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// How long the call took, up to the end of reading the answer.
+	Duration *durationpb.Duration `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
+	// The HTTP status of the answer; 0 when none arrived (network error,
+	// timeout).
+	HttpStatus int32 `protobuf:"varint,4,opt,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
+	// What went wrong: a network error, a timeout, an answer that is not the
+	// expected JSON, a final block that did not match; empty on success.
+	Error string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// The start of the answer's body (at most 2 KiB, as UTF-8 text).
+	ResponseBody string `protobuf:"bytes,6,opt,name=response_body,json=responseBody,proto3" json:"response_body,omitempty"`
+	// True when response_body was cut.
+	ResponseBodyTruncated bool `protobuf:"varint,7,opt,name=response_body_truncated,json=responseBodyTruncated,proto3" json:"response_body_truncated,omitempty"`
+	// "success" (2xx with ok true), "refused" (2xx with ok false),
+	// "invalid_answer" (2xx that is not the expected JSON; retried),
+	// "transient" (timeout, network error, 5xx, 408, 429; retried),
+	// "permanent" (other 4xx, a redirect or a configuration error; not
+	// retried) or "interrupted" (the Tickiti process making the attempt
+	// stopped before recording its outcome; the call may or may not have
+	// reached the remote).
+	Outcome       string `protobuf:"bytes,8,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryAttempt) Reset() {
+	*x = DeliveryAttempt{}
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryAttempt) ProtoMessage() {}
+
+func (x *DeliveryAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryAttempt.ProtoReflect.Descriptor instead.
+func (*DeliveryAttempt) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeliveryAttempt) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *DeliveryAttempt) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *DeliveryAttempt) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *DeliveryAttempt) GetHttpStatus() int32 {
+	if x != nil {
+		return x.HttpStatus
+	}
+	return 0
+}
+
+func (x *DeliveryAttempt) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DeliveryAttempt) GetResponseBody() string {
+	if x != nil {
+		return x.ResponseBody
+	}
+	return ""
+}
+
+func (x *DeliveryAttempt) GetResponseBodyTruncated() bool {
+	if x != nil {
+		return x.ResponseBodyTruncated
+	}
+	return false
+}
+
+func (x *DeliveryAttempt) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
 // The request of SubmitIntervention; the JSON body of
 // POST /api/v1/tickets/{ticket_number}/intervention:submit.
 type SubmitInterventionRequest struct {
@@ -913,7 +1078,7 @@ type SubmitInterventionRequest struct {
 
 func (x *SubmitInterventionRequest) Reset() {
 	*x = SubmitInterventionRequest{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1090,7 @@ func (x *SubmitInterventionRequest) String() string {
 func (*SubmitInterventionRequest) ProtoMessage() {}
 
 func (x *SubmitInterventionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1103,7 @@ func (x *SubmitInterventionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitInterventionRequest.ProtoReflect.Descriptor instead.
 func (*SubmitInterventionRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{11}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SubmitInterventionRequest) GetTicketNumber() int64 {
@@ -977,7 +1142,7 @@ type SubmitInterventionResponse struct {
 
 func (x *SubmitInterventionResponse) Reset() {
 	*x = SubmitInterventionResponse{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1154,7 @@ func (x *SubmitInterventionResponse) String() string {
 func (*SubmitInterventionResponse) ProtoMessage() {}
 
 func (x *SubmitInterventionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1167,7 @@ func (x *SubmitInterventionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitInterventionResponse.ProtoReflect.Descriptor instead.
 func (*SubmitInterventionResponse) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{12}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SubmitInterventionResponse) GetResponseId() int64 {
@@ -1031,7 +1196,7 @@ var File_tickiti_v1_tickets_proto protoreflect.FileDescriptor
 const file_tickiti_v1_tickets_proto_rawDesc = "" +
 	"\n" +
 	"\x18tickiti/v1/tickets.proto\x12\n" +
-	"tickiti.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tickiti/v1/options.proto\"\xc5\x01\n" +
+	"tickiti.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tickiti/v1/options.proto\"\xc5\x01\n" +
 	"\x13CreateTicketRequest\x12=\n" +
 	"\x18originator_email_address\x18\x01 \x01(\tB\x03\xe0A\x02R\x16originatorEmailAddress\x12'\n" +
 	"\fintervention\x18\x02 \x01(\tB\x03\xe0A\x02R\fintervention\x12\x15\n" +
@@ -1090,7 +1255,7 @@ const file_tickiti_v1_tickets_proto_rawDesc = "" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x03 \x01(\tR\x05label\x12,\n" +
-	"\x05value\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x05value\"\xb2\x02\n" +
+	"\x05value\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x05value\"\x9a\x04\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1f\n" +
 	"\vdelivery_id\x18\x02 \x01(\tR\n" +
@@ -1103,7 +1268,26 @@ const file_tickiti_v1_tickets_proto_rawDesc = "" +
 	"last_error\x18\x06 \x01(\tR\tlastError\x12F\n" +
 	"\x11next_attempt_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x8c\x01\n" +
+	"createTime\x12#\n" +
+	"\rticket_number\x18\t \x01(\x03R\fticketNumber\x12\"\n" +
+	"\fintervention\x18\n" +
+	" \x01(\tR\fintervention\x12\"\n" +
+	"\fredeliveries\x18\v \x01(\x05R\fredeliveries\x12;\n" +
+	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\x12<\n" +
+	"\vattempt_log\x18\r \x03(\v2\x1b.tickiti.v1.DeliveryAttemptR\n" +
+	"attemptLog\"\xc1\x02\n" +
+	"\x0fDeliveryAttempt\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x1f\n" +
+	"\vhttp_status\x18\x04 \x01(\x05R\n" +
+	"httpStatus\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\x12#\n" +
+	"\rresponse_body\x18\x06 \x01(\tR\fresponseBody\x126\n" +
+	"\x17response_body_truncated\x18\a \x01(\bR\x15responseBodyTruncated\x12\x18\n" +
+	"\aoutcome\x18\b \x01(\tR\aoutcome\"\x8c\x01\n" +
 	"\x19SubmitInterventionRequest\x12(\n" +
 	"\rticket_number\x18\x01 \x01(\x03B\x03\xe0A\x02R\fticketNumber\x12+\n" +
 	"\x04data\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x04data\x12\x18\n" +
@@ -1133,7 +1317,7 @@ func file_tickiti_v1_tickets_proto_rawDescGZIP() []byte {
 	return file_tickiti_v1_tickets_proto_rawDescData
 }
 
-var file_tickiti_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tickiti_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tickiti_v1_tickets_proto_goTypes = []any{
 	(*CreateTicketRequest)(nil),        // 0: tickiti.v1.CreateTicketRequest
 	(*TicketData)(nil),                 // 1: tickiti.v1.TicketData
@@ -1146,41 +1330,47 @@ var file_tickiti_v1_tickets_proto_goTypes = []any{
 	(*InterventionPayload)(nil),        // 8: tickiti.v1.InterventionPayload
 	(*PayloadField)(nil),               // 9: tickiti.v1.PayloadField
 	(*Delivery)(nil),                   // 10: tickiti.v1.Delivery
-	(*SubmitInterventionRequest)(nil),  // 11: tickiti.v1.SubmitInterventionRequest
-	(*SubmitInterventionResponse)(nil), // 12: tickiti.v1.SubmitInterventionResponse
-	(*structpb.Struct)(nil),            // 13: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),      // 14: google.protobuf.Timestamp
-	(*structpb.Value)(nil),             // 15: google.protobuf.Value
+	(*DeliveryAttempt)(nil),            // 11: tickiti.v1.DeliveryAttempt
+	(*SubmitInterventionRequest)(nil),  // 12: tickiti.v1.SubmitInterventionRequest
+	(*SubmitInterventionResponse)(nil), // 13: tickiti.v1.SubmitInterventionResponse
+	(*structpb.Struct)(nil),            // 14: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
+	(*structpb.Value)(nil),             // 16: google.protobuf.Value
+	(*durationpb.Duration)(nil),        // 17: google.protobuf.Duration
 }
 var file_tickiti_v1_tickets_proto_depIdxs = []int32{
 	1,  // 0: tickiti.v1.CreateTicketRequest.data:type_name -> tickiti.v1.TicketData
-	13, // 1: tickiti.v1.TicketData.data:type_name -> google.protobuf.Struct
+	14, // 1: tickiti.v1.TicketData.data:type_name -> google.protobuf.Struct
 	5,  // 2: tickiti.v1.Ticket.originator:type_name -> tickiti.v1.Contact
 	6,  // 3: tickiti.v1.Ticket.responses:type_name -> tickiti.v1.Response
 	8,  // 4: tickiti.v1.Ticket.intervention:type_name -> tickiti.v1.InterventionPayload
-	14, // 5: tickiti.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	14, // 6: tickiti.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	15, // 5: tickiti.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	15, // 6: tickiti.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 7: tickiti.v1.Response.author:type_name -> tickiti.v1.Author
-	14, // 8: tickiti.v1.Response.create_time:type_name -> google.protobuf.Timestamp
+	15, // 8: tickiti.v1.Response.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 9: tickiti.v1.InterventionPayload.fields:type_name -> tickiti.v1.PayloadField
-	13, // 10: tickiti.v1.InterventionPayload.data:type_name -> google.protobuf.Struct
+	14, // 10: tickiti.v1.InterventionPayload.data:type_name -> google.protobuf.Struct
 	10, // 11: tickiti.v1.InterventionPayload.delivery:type_name -> tickiti.v1.Delivery
-	15, // 12: tickiti.v1.PayloadField.value:type_name -> google.protobuf.Value
-	14, // 13: tickiti.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	14, // 14: tickiti.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	13, // 15: tickiti.v1.SubmitInterventionRequest.data:type_name -> google.protobuf.Struct
-	10, // 16: tickiti.v1.SubmitInterventionResponse.delivery:type_name -> tickiti.v1.Delivery
-	0,  // 17: tickiti.v1.TicketService.CreateTicket:input_type -> tickiti.v1.CreateTicketRequest
-	3,  // 18: tickiti.v1.TicketService.GetTicket:input_type -> tickiti.v1.GetTicketRequest
-	11, // 19: tickiti.v1.TicketService.SubmitIntervention:input_type -> tickiti.v1.SubmitInterventionRequest
-	2,  // 20: tickiti.v1.TicketService.CreateTicket:output_type -> tickiti.v1.CreateTicketResponse
-	4,  // 21: tickiti.v1.TicketService.GetTicket:output_type -> tickiti.v1.Ticket
-	12, // 22: tickiti.v1.TicketService.SubmitIntervention:output_type -> tickiti.v1.SubmitInterventionResponse
-	20, // [20:23] is the sub-list for method output_type
-	17, // [17:20] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	16, // 12: tickiti.v1.PayloadField.value:type_name -> google.protobuf.Value
+	15, // 13: tickiti.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	15, // 14: tickiti.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	15, // 15: tickiti.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	11, // 16: tickiti.v1.Delivery.attempt_log:type_name -> tickiti.v1.DeliveryAttempt
+	15, // 17: tickiti.v1.DeliveryAttempt.start_time:type_name -> google.protobuf.Timestamp
+	17, // 18: tickiti.v1.DeliveryAttempt.duration:type_name -> google.protobuf.Duration
+	14, // 19: tickiti.v1.SubmitInterventionRequest.data:type_name -> google.protobuf.Struct
+	10, // 20: tickiti.v1.SubmitInterventionResponse.delivery:type_name -> tickiti.v1.Delivery
+	0,  // 21: tickiti.v1.TicketService.CreateTicket:input_type -> tickiti.v1.CreateTicketRequest
+	3,  // 22: tickiti.v1.TicketService.GetTicket:input_type -> tickiti.v1.GetTicketRequest
+	12, // 23: tickiti.v1.TicketService.SubmitIntervention:input_type -> tickiti.v1.SubmitInterventionRequest
+	2,  // 24: tickiti.v1.TicketService.CreateTicket:output_type -> tickiti.v1.CreateTicketResponse
+	4,  // 25: tickiti.v1.TicketService.GetTicket:output_type -> tickiti.v1.Ticket
+	13, // 26: tickiti.v1.TicketService.SubmitIntervention:output_type -> tickiti.v1.SubmitInterventionResponse
+	24, // [24:27] is the sub-list for method output_type
+	21, // [21:24] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_tickiti_v1_tickets_proto_init() }
@@ -1195,7 +1385,7 @@ func file_tickiti_v1_tickets_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickiti_v1_tickets_proto_rawDesc), len(file_tickiti_v1_tickets_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/tickiti/tickiti/ent/apitoken"
+	"github.com/tickiti/tickiti/ent/auditevent"
 	"github.com/tickiti/tickiti/ent/contact"
 	"github.com/tickiti/tickiti/ent/delivery"
 	"github.com/tickiti/tickiti/ent/deliveryattempt"
@@ -85,6 +86,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apitoken.Table:        apitoken.ValidColumn,
+			auditevent.Table:      auditevent.ValidColumn,
 			contact.Table:         contact.ValidColumn,
 			delivery.Table:        delivery.ValidColumn,
 			deliveryattempt.Table: deliveryattempt.ValidColumn,

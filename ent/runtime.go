@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickiti/tickiti/ent/apitoken"
+	"github.com/tickiti/tickiti/ent/auditevent"
 	"github.com/tickiti/tickiti/ent/contact"
 	"github.com/tickiti/tickiti/ent/delivery"
 	"github.com/tickiti/tickiti/ent/deliveryattempt"
@@ -30,6 +31,12 @@ func init() {
 	apitokenDescDescription := apitokenFields[0].Descriptor()
 	// apitoken.DefaultDescription holds the default value on creation for the description field.
 	apitoken.DefaultDescription = apitokenDescDescription.Default.(string)
+	auditeventFields := schema.AuditEvent{}.Fields()
+	_ = auditeventFields
+	// auditeventDescCreatedAt is the schema descriptor for created_at field.
+	auditeventDescCreatedAt := auditeventFields[0].Descriptor()
+	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
 	contactMixin := schema.Contact{}.Mixin()
 	contactMixinFields0 := contactMixin[0].Fields()
 	_ = contactMixinFields0

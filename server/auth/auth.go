@@ -67,6 +67,10 @@ func (p *Principal) Can(ability string) bool {
 // IsAdmin reports whether the principal acts as an admin user.
 func (p *Principal) IsAdmin() bool { return p.UserID != nil && p.Role == "admin" }
 
+// MayAdminister reports whether the principal may change settings: an admin
+// user, or a token without a user (an operator's, from the command line).
+func (p *Principal) MayAdminister() bool { return p.UserID == nil || p.Role == "admin" }
+
 // AuthorName is the display name of what the principal writes.
 func (p *Principal) AuthorName() string {
 	if p.UserID == nil {

@@ -37,7 +37,7 @@ func policies(services ...grpc.ServiceDesc) (map[string]*v1.Policy, error) {
 		for i := range methods.Len() {
 			m := methods.Get(i)
 			p, _ := proto.GetExtension(m.Options(), v1.E_Policy).(*v1.Policy)
-			if p == nil || (p.GetAbility() == "" && !p.GetPublic() && !p.GetAdmin()) {
+			if p == nil || (p.GetAbility() == "" && !p.GetPublic()) {
 				return nil, fmt.Errorf("method %s has no access policy", m.FullName())
 			}
 			out["/"+sd.ServiceName+"/"+string(m.Name())] = p
@@ -68,8 +68,8 @@ func authorize(ctx context.Context, a Authenticator, pol map[string]*v1.Policy, 
 	if ab := p.GetAbility(); ab != "" && !principal.Can(ab) {
 		return nil, apierr.New(apierr.Forbidden, "This action is unauthorized: the token lacks the ability %q.", ab)
 	}
-	if p.GetAdmin() && !principal.IsAdmin() {
-		return nil, apierr.New(apierr.Forbidden, "This action is unauthorized: it needs an admin user.")
+	if p.GetAdmin() && !principal.MayAdminister() {
+		return nil, apierr.New(apierr.Forbidden, "This action is unauthorized: the token's user is not an admin.")
 	}
 	return auth.With(ctx, principal), nil
 }

@@ -30,7 +30,9 @@ type Policy struct {
 	// The API-token ability the caller needs, for example "create-ticket".
 	// Abilities ending in ":write" imply the matching ":read".
 	Ability string `protobuf:"bytes,1,opt,name=ability,proto3" json:"ability,omitempty"`
-	// The caller must act as an active user with the admin role.
+	// Settings and identity methods: a token that acts as a user must act as
+	// an admin. (A token without a user is created by an operator on the
+	// command line, and its abilities alone decide.)
 	Admin bool `protobuf:"varint,2,opt,name=admin,proto3" json:"admin,omitempty"`
 	// The method needs no credentials at all.
 	Public        bool `protobuf:"varint,3,opt,name=public,proto3" json:"public,omitempty"`

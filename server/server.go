@@ -80,13 +80,18 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.svc = service.New(s.db, service.Options{IdempotencyTTL: cfg.IdempotencyTTL, Logger: s.log})
 
-	unary, stream, err := grpcapi.Interceptors(s.svc, v1.TicketService_ServiceDesc, v1.DeliveryService_ServiceDesc)
+	unary, stream, err := grpcapi.Interceptors(s.svc, v1.TicketService_ServiceDesc, v1.DeliveryService_ServiceDesc,
+		v1.TokenService_ServiceDesc, v1.UserService_ServiceDesc, v1.AuditService_ServiceDesc)
 	if err != nil {
 		return nil, err
 	}
 	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	v1.RegisterTicketServiceServer(s.grpc, grpcapi.NewTickets(s.svc))
 	v1.RegisterDeliveryServiceServer(s.grpc, grpcapi.NewDeliveries(s.svc))
+	identity := grpcapi.NewIdentity(s.svc)
+	v1.RegisterTokenServiceServer(s.grpc, identity)
+	v1.RegisterUserServiceServer(s.grpc, identity)
+	v1.RegisterAuditServiceServer(s.grpc, identity)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, hs)
 	reflection.Register(s.grpc)

@@ -18,6 +18,7 @@ func newUser() *cobra.Command {
 		Short: "Manage staff users",
 	}
 	cmd.AddCommand(newUserCreate())
+	cmd.AddCommand(newUserList(), newUserUpdate(), newUserDeactivate())
 	return cmd
 }
 
@@ -35,7 +36,7 @@ func newUserCreate() *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			u, err := svc.CreateUser(cmd.Context(), email, name, role)
+			u, err := svc.CreateUser(cmd.Context(), nil, email, name, role)
 			if err != nil {
 				return cliError(err)
 			}

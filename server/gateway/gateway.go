@@ -52,6 +52,15 @@ func New(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handle
 	if err := v1.RegisterDeliveryServiceHandler(ctx, mux, conn); err != nil {
 		return nil, err
 	}
+	if err := v1.RegisterTokenServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	if err := v1.RegisterUserServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	if err := v1.RegisterAuditServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
 	return limitBody(mux, maxBody), nil
 }
 

@@ -30,10 +30,11 @@ func TestCreateToken(t *testing.T) {
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		svc := service.New(db, service.Options{Now: func() time.Time { return now }})
 
-		tok, err := svc.CreateToken(ctx, []string{"create-ticket", " create-ticket", "tickets:read"}, "  shop  ", "")
+		created, err := svc.CreateToken(ctx, nil, []string{"create-ticket", " create-ticket", "tickets:read"}, "  shop  ", "")
 		if err != nil {
 			t.Fatalf("CreateToken: %v", err)
 		}
+		tok := created.PlainTextToken
 		id, secret, ok := auth.Parse(tok)
 		if !ok || len(secret) != 40 {
 			t.Fatalf("token %q is not <id>|<40-char secret>", tok)
@@ -48,11 +49,11 @@ func TestCreateToken(t *testing.T) {
 			t.Errorf("principal = %+v, %v", p, err)
 		}
 
-		fields := fieldErrors(t, must2(svc.CreateToken(ctx, nil, "", "")))
+		fields := fieldErrors(t, must2(svc.CreateToken(ctx, nil, nil, "", "")))
 		if got := fields["ability"]; len(got) != 1 || !strings.HasPrefix(got[0], "At least one ability is required; the known abilities are: create-ticket,") {
 			t.Errorf("no ability: %v", fields)
 		}
-		fields = fieldErrors(t, must2(svc.CreateToken(ctx, []string{"admin"}, strings.Repeat("x", 256), "")))
+		fields = fieldErrors(t, must2(svc.CreateToken(ctx, nil, []string{"admin"}, strings.Repeat("x", 256), "")))
 		if len(fields["ability"]) != 1 || len(fields["description"]) != 1 {
 			t.Errorf("bad ability and description: %v", fields)
 		}
@@ -68,18 +69,18 @@ func TestCreateUser(t *testing.T) {
 		db := dbtest.Open(t, url)
 		svc := service.New(db, service.Options{})
 
-		u, err := svc.CreateUser(ctx, "Ann@Example.com", " Ann ", "staff")
+		u, err := svc.CreateUser(ctx, nil, "Ann@Example.com", " Ann ", "")
 		if err != nil {
 			t.Fatalf("CreateUser: %v", err)
 		}
 		if u.Email != "ann@example.com" || u.Name != "Ann" || string(u.Role) != "staff" {
 			t.Errorf("user = %+v", u)
 		}
-		_, err = svc.CreateUser(ctx, "ANN@example.com", "Ann 2", "admin")
+		_, err = svc.CreateUser(ctx, nil, "ANN@example.com", "Ann 2", "admin")
 		if got := fieldErrors(t, err); !reflect.DeepEqual(got, map[string][]string{"email": {"A user with the email ann@example.com already exists."}}) {
 			t.Errorf("duplicate: %v", got)
 		}
-		_, err = svc.CreateUser(ctx, "Ann <x@example.com>", "", "")
+		_, err = svc.CreateUser(ctx, nil, "Ann <x@example.com>", "", "boss")
 		if got := fieldErrors(t, err); len(got["email"]) != 1 || len(got["name"]) != 1 || len(got["role"]) != 1 {
 			t.Errorf("invalid: %v", got)
 		}

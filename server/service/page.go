@@ -25,7 +25,7 @@ type Page struct {
 	// Size is the number of rows to return.
 	Size int
 	// After is the id the previous page ended at; 0 for the first page.
-	After int
+	After  int
 	filter string
 }
 

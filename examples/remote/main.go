@@ -2,7 +2,7 @@
 // receives epilog calls, checks the bearer token, prints the decision and
 // confirms it with a final block, as the quick start describes.
 //
-//	go run ./examples/remote -addr 127.0.0.1:9000 -token "$REMOTE_TOKEN"
+//	go run ./examples/remote -addr 127.0.0.1:9000 -token "$REMOTE_TOKEN" [-signing-secret "$SIGNING_SECRET"]
 package main
 
 import (
@@ -12,17 +12,20 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/pkg/webhook"
 	"github.com/tickiti/tickiti/server/restjson"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9000", "listen address")
 	token := flag.String("token", "", "the remote bearer token Tickiti sends (from `tickiti intervention apply`)")
+	secret := flag.String("signing-secret", "", "the intervention's whsec_ signing secret (from `tickiti intervention rotate-signing-secret`); calls must be signed with it")
 	flag.Parse()
 
 	http.HandleFunc("POST /epilog", func(w http.ResponseWriter, r *http.Request) {
@@ -36,14 +39,21 @@ func main() {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		// 1b. Check the Standard Webhooks signature over the raw body.
+		if *secret != "" {
+			if err := webhook.Verify(*secret, r.Header, body, 5*time.Minute); err != nil {
+				http.Error(w, `{"ok": false, "message": "bad signature"}`, http.StatusUnauthorized)
+				return
+			}
+		}
 		req := &v1.EpilogRequest{}
 		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		// 2-3. Locate the domain object by uid and apply the decision. A
-		// real remote de-duplicates on the Tickiti-Delivery-Id header.
-		log.Printf("delivery %s: %s", r.Header.Get("Tickiti-Delivery-Id"), body)
+		// real remote de-duplicates on the webhook-id header.
+		log.Printf("delivery %s: %s", r.Header.Get("webhook-id"), body)
 		data := req.GetData().AsMap()
 		// 4. Answer 200 JSON, here with a final block to complete it.
 		answer := &v1.EpilogResponse{

@@ -81,13 +81,17 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.svc = service.New(s.db, service.Options{IdempotencyTTL: cfg.IdempotencyTTL, Logger: s.log})
 
 	unary, stream, err := grpcapi.Interceptors(s.svc, v1.TicketService_ServiceDesc, v1.DeliveryService_ServiceDesc,
-		v1.TokenService_ServiceDesc, v1.UserService_ServiceDesc, v1.AuditService_ServiceDesc)
+		v1.TokenService_ServiceDesc, v1.UserService_ServiceDesc, v1.AuditService_ServiceDesc,
+		v1.InterventionService_ServiceDesc, v1.TemplateService_ServiceDesc, v1.QueueService_ServiceDesc)
 	if err != nil {
 		return nil, err
 	}
 	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
 	v1.RegisterTicketServiceServer(s.grpc, grpcapi.NewTickets(s.svc))
 	v1.RegisterDeliveryServiceServer(s.grpc, grpcapi.NewDeliveries(s.svc))
+	v1.RegisterInterventionServiceServer(s.grpc, grpcapi.NewInterventions(s.svc))
+	v1.RegisterTemplateServiceServer(s.grpc, grpcapi.NewTemplates(s.svc))
+	v1.RegisterQueueServiceServer(s.grpc, grpcapi.NewQueues(s.svc))
 	identity := grpcapi.NewIdentity(s.svc)
 	v1.RegisterTokenServiceServer(s.grpc, identity)
 	v1.RegisterUserServiceServer(s.grpc, identity)

@@ -22,8 +22,47 @@ func newIntervention() *cobra.Command {
 		Use:   "intervention",
 		Short: "Manage interventions",
 	}
-	cmd.AddCommand(newInterventionApply())
+	cmd.AddCommand(newInterventionApply(), newInterventionExport())
 	return cmd
+}
+
+func newInterventionExport() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export [NAME]",
+		Short: "Write the queues, templates and interventions as a YAML file apply accepts",
+		Long: `Write the settings as YAML on stdout, in the format "tickiti intervention
+apply -f" reads: every queue, template and intervention or, with NAME, that
+intervention with its queue and templates. Applying the output to the same
+database changes nothing; applied elsewhere, it recreates the same settings.
+
+Remote tokens are secrets and are never exported: applying an export keeps the
+tokens already stored (and generates one, printed once, for an intervention
+whose remote is enabled and that has none).`,
+		Example: `  tickiti intervention export > settings.yaml
+  tickiti intervention export discount_request`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			svc, db, err := openService(cmd)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			f, err := svc.ExportSettings(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			out, err := settings.Marshal(f)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(out)
+			return err
+		},
+	}
 }
 
 func newInterventionApply() *cobra.Command {

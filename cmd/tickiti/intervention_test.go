@@ -100,7 +100,7 @@ func TestInterventionApply(t *testing.T) {
 			{Type: "text", Name: "order_price", Label: "Order price (net) {{currency}}"},
 			{Type: "checkbox", Name: "accept", Label: "Accept this discount?"},
 		}
-		if len(iv.Fields) != 2 || iv.Fields[0] != wantFields[0] || iv.Fields[1] != wantFields[1] {
+		if !uifield.Equal(iv.Fields, wantFields) {
 			t.Errorf("fields = %+v, want %+v", iv.Fields, wantFields)
 		}
 		for _, tm := range first.templates {

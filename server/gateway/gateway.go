@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -50,6 +51,15 @@ func New(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handle
 		return nil, err
 	}
 	if err := v1.RegisterDeliveryServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	if err := v1.RegisterInterventionServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	if err := v1.RegisterTemplateServiceHandler(ctx, mux, conn); err != nil {
+		return nil, err
+	}
+	if err := v1.RegisterQueueServiceHandler(ctx, mux, conn); err != nil {
 		return nil, err
 	}
 	if err := v1.RegisterTokenServiceHandler(ctx, mux, conn); err != nil {
@@ -131,9 +141,29 @@ func (marshaler) Marshal(v any) ([]byte, error) {
 func (marshaler) Unmarshal(data []byte, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return json.Unmarshal(data, v)
+		// A body that is one field of the request (body: "intervention")
+		// arrives as a pointer to the message pointer.
+		if m, ok = messageAt(v); !ok {
+			return json.Unmarshal(data, v)
+		}
 	}
 	return restjson.Unmarshal(data, m)
+}
+
+// messageAt allocates and returns the message v points to, when v is a
+// **Message.
+func messageAt(v any) (proto.Message, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Pointer {
+		return nil, false
+	}
+	if _, ok := reflect.Zero(rv.Elem().Type()).Interface().(proto.Message); !ok {
+		return nil, false
+	}
+	if rv.Elem().IsNil() {
+		rv.Elem().Set(reflect.New(rv.Elem().Type().Elem()))
+	}
+	return rv.Elem().Interface().(proto.Message), true
 }
 
 func (m marshaler) NewDecoder(r io.Reader) runtime.Decoder {

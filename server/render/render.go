@@ -28,3 +28,12 @@ func String(text string, ctx map[string]any) (string, error) {
 	}
 	return t.Render(ctx)
 }
+
+// Check parses a template and renders it once without data: partials are
+// only refused when rendered, and a template that fails then would fail on
+// every ticket. Settings are checked with it when they are saved, so a
+// broken template never reaches create_ticket. The error names the line.
+func Check(text string) error {
+	_, err := String(text, map[string]any{})
+	return err
+}

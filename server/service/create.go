@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"net/mail"
 	"strings"
 	"unicode/utf8"
 
@@ -80,10 +79,7 @@ func validateCreate(req *v1.CreateTicketRequest) error {
 	return v.Err()
 }
 
-func validEmail(s string) bool {
-	addr, err := mail.ParseAddress(s)
-	return err == nil && addr.Address == s && addr.Name == "" && len(s) <= 254
-}
+func validEmail(s string) bool { return uifield.ValidEmail(s) }
 
 // createTicket does the work in one transaction and completes the key claim
 // in the same transaction, so the stored answer and the ticket land together.
@@ -96,7 +92,9 @@ func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest,
 		return nil, s.internal("look up intervention", err)
 	}
 	bag := req.GetData().GetData()
-	if err := checkBag(iv.Fields, bag, "data.data."); err != nil {
+	var fieldErrs apierr.Validation
+	checkBag(&fieldErrs, iv.Fields, bag, "data.data.", false)
+	if err := fieldErrs.Err(); err != nil {
 		return nil, err
 	}
 	tmpls, err := s.templates(ctx, iv.Name, "private", "public")
@@ -208,16 +206,23 @@ func (s *Service) templates(ctx context.Context, name string, kinds ...string) (
 	return out, nil
 }
 
-// checkBag applies the field rules a data bag must meet (prefix names the
-// bag in error paths).
-func checkBag(fields []uifield.Field, bag *structpb.Struct, prefix string) error {
-	var v apierr.Validation
+// checkBag applies the field rules (package uifield) to a data bag; prefix
+// names the bag in error paths. create_ticket checks the values the remote
+// sent; a staff submission (staff true) also needs required fields filled.
+// Both go through here, so the two doors cannot disagree on a rule.
+func checkBag(v *apierr.Validation, fields []uifield.Field, bag *structpb.Struct, prefix string, staff bool) {
 	for _, f := range fields {
-		if val, ok := bag.GetFields()[f.Name]; ok {
+		val, ok := bag.GetFields()[f.Name]
+		if ok {
 			if msg := uifield.Check(f, val); msg != "" {
+				v.Add(prefix+f.Name, "%s", msg)
+				continue
+			}
+		}
+		if staff {
+			if msg := uifield.Required(f, val); msg != "" {
 				v.Add(prefix+f.Name, "%s", msg)
 			}
 		}
 	}
-	return v.Err()
 }

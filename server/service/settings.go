@@ -1,14 +1,16 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"time"
 
 	"github.com/tickiti/tickiti/ent"
 	"github.com/tickiti/tickiti/ent/intervention"
 	"github.com/tickiti/tickiti/ent/queue"
+	"github.com/tickiti/tickiti/ent/schema"
 	"github.com/tickiti/tickiti/ent/template"
 	"github.com/tickiti/tickiti/server/apierr"
 	"github.com/tickiti/tickiti/server/auth"
@@ -110,7 +112,7 @@ func loadState(ctx context.Context, tx *ent.Tx, f *settings.File) (*state, error
 	for _, t := range ts {
 		st.templates[t.Identifier] = t
 	}
-	ivs, err := tx.Intervention.Query().Where(intervention.NameIn(ivNames...)).All(ctx)
+	ivs, err := tx.Intervention.Query().Where(intervention.NameIn(ivNames...)).WithQueue().All(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +160,9 @@ func applyQueues(ctx context.Context, tx *ent.Tx, f *settings.File, st *state, r
 			if err != nil {
 				return err
 			}
+			if err := audit(ctx, tx, nil, resQueue, q.Name, "create", schema.AuditChange{Field: "name", New: q.Name}); err != nil {
+				return err
+			}
 			st.queues[q.Name] = created
 			item.Action = settings.Created
 		}
@@ -169,99 +174,133 @@ func applyQueues(ctx context.Context, tx *ent.Tx, f *settings.File, st *state, r
 func applyTemplates(ctx context.Context, tx *ent.Tx, f *settings.File, st *state, rep *settings.Report) error {
 	for _, t := range f.Templates {
 		item := settings.Item{Kind: settings.KindTemplate, Name: t.Identifier, Action: settings.Unchanged}
+		var err error
 		switch old := st.templates[t.Identifier]; {
 		case old == nil:
-			if err := tx.Template.Create().SetIdentifier(t.Identifier).SetBody(t.Body).Exec(ctx); err != nil {
-				return err
-			}
+			err = createTemplate(ctx, tx, nil, t.Identifier, t.Body)
 			item.Action = settings.Created
 		case old.Body != t.Body:
-			if err := tx.Template.UpdateOneID(old.ID).SetBody(t.Body).Exec(ctx); err != nil {
-				return err
-			}
+			err = updateTemplate(ctx, tx, nil, old, t.Body)
 			item.Action, item.Changed = settings.Updated, []string{"body"}
+		}
+		if err != nil {
+			return err
 		}
 		rep.Items = append(rep.Items, item)
 	}
 	return nil
 }
 
+// fileKeys names the audit log's intervention fields as the file does.
+var fileKeys = map[string]string{
+	"remote_enabled": "remote.enabled", "remote_epilog_url": "remote.epilog_url",
+	"remote_timeout": "remote.timeout", "remote_token": "remote.token",
+}
+
 func applyInterventions(ctx context.Context, tx *ent.Tx, f *settings.File, st *state, rep *settings.Report) error {
 	for _, iv := range f.Interventions {
-		item := settings.Item{Kind: settings.KindIntervention, Name: iv.Name}
-		queueID := st.queues[iv.Queue].ID
-		timeout := int(iv.Remote.Timeout.Seconds())
-		fields := iv.Fields
-		if fields == nil {
-			fields = []uifield.Field{} // stored as [], not null
-		}
+		item := settings.Item{Kind: settings.KindIntervention, Name: iv.Name, Action: settings.Unchanged}
 		old := st.interventions[iv.Name]
-		token := iv.Remote.Token
-		if token == "" && old != nil {
-			token = old.RemoteToken
+		v := ivValues{
+			Title: iv.Title, QueueID: st.queues[iv.Queue].ID, Queue: iv.Queue, Enabled: iv.Enabled,
+			RemoteEnabled: iv.Remote.Enabled, EpilogURL: iv.Remote.EpilogURL, Timeout: iv.Remote.Timeout,
+			Token: iv.Remote.Token, Fields: iv.Fields,
+		}
+		oldQueue := ""
+		if old != nil {
+			oldQueue = old.Edges.Queue.Name
+			if v.Token == "" {
+				v.Token = old.RemoteToken
+			}
 		}
 		// A token is generated only when the remote will be called: one
 		// printed for a disabled remote would most likely be lost by the
 		// time the remote is enabled.
-		if token == "" && iv.Remote.Enabled {
-			token = auth.NewSecret()
-			item.RemoteToken = token
+		if v.Token == "" && v.RemoteEnabled {
+			v.Token = auth.NewSecret()
+			item.RemoteToken = v.Token
 		}
-
-		if old == nil {
-			err := tx.Intervention.Create().SetName(iv.Name).SetTitle(iv.Title).SetQueueID(queueID).
-				SetEnabled(iv.Enabled).SetRemoteEnabled(iv.Remote.Enabled).SetRemoteEpilogURL(iv.Remote.EpilogURL).
-				SetRemoteTimeoutSeconds(timeout).SetRemoteToken(token).SetFields(fields).Exec(ctx)
-			if err != nil {
-				return err
-			}
+		changes, err := saveIntervention(ctx, tx, nil, iv.Name, old, oldQueue, v)
+		if err != nil {
+			return err
+		}
+		switch {
+		case old == nil:
 			item.Action = settings.Created
-			rep.Items = append(rep.Items, item)
-			continue
-		}
-
-		up := tx.Intervention.UpdateOneID(old.ID)
-		var changed []string
-		if old.Title != iv.Title {
-			up.SetTitle(iv.Title)
-			changed = append(changed, "title")
-		}
-		if old.QueueID != queueID {
-			up.SetQueueID(queueID)
-			changed = append(changed, "queue")
-		}
-		if old.Enabled != iv.Enabled {
-			up.SetEnabled(iv.Enabled)
-			changed = append(changed, "enabled")
-		}
-		if old.RemoteEnabled != iv.Remote.Enabled {
-			up.SetRemoteEnabled(iv.Remote.Enabled)
-			changed = append(changed, "remote.enabled")
-		}
-		if old.RemoteEpilogURL != iv.Remote.EpilogURL {
-			up.SetRemoteEpilogURL(iv.Remote.EpilogURL)
-			changed = append(changed, "remote.epilog_url")
-		}
-		if old.RemoteTimeoutSeconds != timeout {
-			up.SetRemoteTimeoutSeconds(timeout)
-			changed = append(changed, "remote.timeout")
-		}
-		if old.RemoteToken != token {
-			up.SetRemoteToken(token)
-			changed = append(changed, "remote.token")
-		}
-		if !slices.Equal(old.Fields, fields) {
-			up.SetFields(fields)
-			changed = append(changed, "fields")
-		}
-		item.Action = settings.Unchanged
-		if len(changed) > 0 {
-			if err := up.Exec(ctx); err != nil {
-				return err
+		case len(changes) > 0:
+			item.Action = settings.Updated
+			for _, c := range changes {
+				item.Changed = append(item.Changed, cmp.Or(fileKeys[c.Field], c.Field))
 			}
-			item.Action, item.Changed = settings.Updated, changed
 		}
 		rep.Items = append(rep.Items, item)
 	}
 	return nil
+}
+
+// ExportSettings returns the settings as a file ApplySettings accepts:
+// every queue, template and intervention, or, with a name, that
+// intervention with its queue and templates. Remote tokens are left out
+// (settings.Marshal never writes them either); applying the export keeps
+// the stored ones, so a round trip changes nothing.
+func (s *Service) ExportSettings(ctx context.Context, name string) (*settings.File, error) {
+	f := &settings.File{}
+	err := s.db.Read(ctx, func(c *ent.Client) error {
+		ivq := c.Intervention.Query().WithQueue().Order(ent.Asc(intervention.FieldID))
+		qq := c.Queue.Query().Order(ent.Asc(queue.FieldID))
+		tq := c.Template.Query().Order(ent.Asc(template.FieldID))
+		if name != "" {
+			iv, err := c.Intervention.Query().Where(intervention.Name(name)).Only(ctx)
+			if ent.IsNotFound(err) {
+				return interventionNotFound(name)
+			}
+			if err != nil {
+				return err
+			}
+			ivq.Where(intervention.ID(iv.ID))
+			qq.Where(queue.ID(iv.QueueID))
+			ids := make([]string, len(settings.TemplateKinds))
+			for i, k := range settings.TemplateKinds {
+				ids[i] = name + "." + k
+			}
+			tq.Where(template.IdentifierIn(ids...))
+		}
+		qs, err := qq.All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, q := range qs {
+			f.Queues = append(f.Queues, settings.Queue{Name: q.Name})
+		}
+		ts, err := tq.All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			f.Templates = append(f.Templates, settings.Template{Identifier: t.Identifier, Body: t.Body})
+		}
+		ivs, err := ivq.All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, iv := range ivs {
+			var fields []uifield.Field
+			for _, fl := range iv.Fields {
+				fields = append(fields, uifield.Normalize(fl))
+			}
+			f.Interventions = append(f.Interventions, settings.Intervention{
+				Name: iv.Name, Title: iv.Title, Queue: iv.Edges.Queue.Name, Enabled: iv.Enabled,
+				Remote: settings.Remote{
+					Enabled: iv.RemoteEnabled, EpilogURL: iv.RemoteEpilogURL,
+					Timeout: time.Duration(iv.RemoteTimeoutSeconds) * time.Second,
+				},
+				Fields: fields,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.internal("export settings", err)
+	}
+	return f, nil
 }

@@ -3,9 +3,7 @@ package service
 import (
 	"context"
 	"html"
-	"math"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -128,10 +126,12 @@ func notOpen(st payload.Status) error {
 // Standard Webhooks style).
 func newDeliveryUID() string { return "msg_" + strings.ReplaceAll(uuid.NewString(), "-", "") }
 
-// mergeBag applies staff edits to a copy of the data bag. A value keeps the
-// JSON type the remote gave it: a number edited as text goes back as a number
-// while it still parses as one. Keys that are neither a field nor in the bag
-// are refused.
+// mergeBag applies staff edits to a copy of the data bag and checks the
+// result against the fields. A value keeps the JSON type the remote gave it
+// (uifield.Coerce): a number edited as text goes back as a number while it
+// still parses as one. A field the bag has no value for takes its default,
+// which is what staff saw. Keys that are neither a field nor in the bag are
+// refused.
 func mergeBag(fields []uifield.Field, bag, edits *structpb.Struct) (*structpb.Struct, error) {
 	out := proto.Clone(bag).(*structpb.Struct)
 	if out.Fields == nil {
@@ -156,33 +156,20 @@ func mergeBag(fields []uifield.Field, bag, edits *structpb.Struct) (*structpb.St
 			continue
 		}
 		if isField {
-			val = keepNumber(old, val)
-			if msg := uifield.Check(f, val); msg != "" {
-				v.Add("data."+k, "%s", msg)
-				continue
-			}
+			val = uifield.Coerce(f, old, val)
 		}
 		out.Fields[k] = val
 	}
+	for _, f := range fields {
+		if _, ok := out.Fields[f.Name]; !ok {
+			if d := f.DefaultValue(); d != nil {
+				out.Fields[f.Name] = d
+			}
+		}
+	}
+	checkBag(&v, fields, out, "data.", true)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-// keepNumber turns a string edit of a number back into a number when it
-// still parses as a finite one.
-func keepNumber(old, edit *structpb.Value) *structpb.Value {
-	if _, wasNumber := old.GetKind().(*structpb.Value_NumberValue); !wasNumber {
-		return edit
-	}
-	s, isString := edit.GetKind().(*structpb.Value_StringValue)
-	if !isString {
-		return edit
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s.StringValue), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return edit
-	}
-	return structpb.NewNumberValue(f)
 }

@@ -98,7 +98,10 @@ func payloadProto(t *ent.Ticket, p *ent.Payload) (*v1.InterventionPayload, error
 		}
 		val, ok := bag.GetFields()[f.Name]
 		if !ok {
-			val = structpb.NewNullValue()
+			// What the field holds until staff change it.
+			if val = f.DefaultValue(); val == nil {
+				val = structpb.NewNullValue()
+			}
 		}
 		out.Fields = append(out.Fields, &v1.PayloadField{Type: f.Type, Name: f.Name, Label: label, Value: val})
 	}

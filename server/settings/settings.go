@@ -21,9 +21,24 @@
 //	      timeout: 10s                # whole seconds, 1s–60s, default 10s
 //	      token: VALUE                # optional; left out, Tickiti keeps the
 //	                                  # stored token or generates one
-//	    fields:
+//	    fields:                       # in order; see package uifield for the rules
 //	      - {type: text, name: order_price, label: "Order price {{currency}}"}
 //	      - {type: checkbox, name: accept, label: "Accept?"}
+//	      - type: number              # text, textarea, checkbox, number,
+//	        name: discount            # select, date or email
+//	        label: Discount (%)
+//	        required: true            # staff must fill it to submit
+//	        help: At most 20 %.       # shown to staff under the field
+//	        default: 5                # while the data bag has no value
+//	        min: 0                    # number fields only
+//	        max: 20
+//	      - type: select
+//	        name: reason
+//	        options: [{value: loyal, label: Loyal customer}, {value: damaged, label: Damaged item}]
+//
+// Template identifiers are "<intervention>.private" (required before the
+// intervention can be enabled), ".public" or ".final". Marshal writes the
+// same format (tickiti intervention export), without remote tokens.
 package settings
 
 import (
@@ -38,6 +53,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -110,13 +127,13 @@ type Remote struct {
 // Field is a UI field, stored as it is.
 type Field = uifield.Field
 
-// The shapes the YAML is decoded into. Their yaml tags are also the allowed
-// keys: the walk that finds unknown keys reads them, so the two cannot
-// disagree.
+// The shapes the YAML is decoded into, and Marshal encodes. Their yaml tags
+// are also the allowed keys: the walk that finds unknown keys reads them, so
+// the two cannot disagree.
 type file struct {
-	Queues        []queue        `yaml:"queues"`
-	Templates     []template     `yaml:"templates"`
-	Interventions []intervention `yaml:"interventions"`
+	Queues        []queue        `yaml:"queues,omitempty"`
+	Templates     []template     `yaml:"templates,omitempty"`
+	Interventions []intervention `yaml:"interventions,omitempty"`
 }
 
 type queue struct {
@@ -125,7 +142,7 @@ type queue struct {
 
 type template struct {
 	Identifier string `yaml:"identifier"`
-	Body       string `yaml:"body"`
+	Body       text   `yaml:"body"`
 }
 
 type intervention struct {
@@ -133,23 +150,34 @@ type intervention struct {
 	Title   string  `yaml:"title"`
 	Queue   string  `yaml:"queue"`
 	Enabled *bool   `yaml:"enabled"`
-	Remote  *remote `yaml:"remote"`
-	Fields  []field `yaml:"fields"`
+	Remote  *remote `yaml:"remote,omitempty"`
+	Fields  []field `yaml:"fields,omitempty"`
 }
 
 type remote struct {
 	Enabled   *bool  `yaml:"enabled"`
-	EpilogURL string `yaml:"epilog_url"`
+	EpilogURL string `yaml:"epilog_url,omitempty"`
 	// A string, not a time.Duration: a bare number ("10") then gets a
 	// message saying to add the unit, instead of meaning 10 ns.
-	Timeout string `yaml:"timeout"`
-	Token   string `yaml:"token"`
+	Timeout string `yaml:"timeout,omitempty"`
+	Token   string `yaml:"token,omitempty"`
 }
 
 type field struct {
-	Type  string `yaml:"type"`
-	Name  string `yaml:"name"`
-	Label string `yaml:"label"`
+	Type     string   `yaml:"type"`
+	Name     string   `yaml:"name"`
+	Label    text     `yaml:"label,omitempty"`
+	Required bool     `yaml:"required,omitempty"`
+	Help     text     `yaml:"help,omitempty"`
+	Default  any      `yaml:"default,omitempty"`
+	Min      *float64 `yaml:"min,omitempty"`
+	Max      *float64 `yaml:"max,omitempty"`
+	Options  []option `yaml:"options,omitempty"`
+}
+
+type option struct {
+	Value text `yaml:"value"`
+	Label text `yaml:"label"`
 }
 
 // Parse reads a settings file. name is only used in problems. It returns a
@@ -200,7 +228,7 @@ func Parse(name string, data []byte) (*File, error) {
 		f.Queues = append(f.Queues, Queue{Name: q.Name})
 	}
 	for _, t := range raw.Templates {
-		f.Templates = append(f.Templates, Template{Identifier: t.Identifier, Body: t.Body})
+		f.Templates = append(f.Templates, Template{Identifier: t.Identifier, Body: string(t.Body)})
 	}
 	for i, r := range raw.Interventions {
 		iv := Intervention{Name: r.Name, Title: r.Title, Queue: r.Queue, Enabled: true, Remote: Remote{Timeout: DefaultTimeout}}
@@ -224,7 +252,7 @@ func Parse(name string, data []byte) (*File, error) {
 			}
 		}
 		for _, fl := range r.Fields {
-			iv.Fields = append(iv.Fields, Field{Type: fl.Type, Name: fl.Name, Label: fl.Label})
+			iv.Fields = append(iv.Fields, fl.uifield())
 		}
 		f.Interventions = append(f.Interventions, iv)
 	}
@@ -242,16 +270,20 @@ func (f *File) Validate() error { return newError(f.Name, f.check()) }
 func (f *File) check() []Problem {
 	var ps []Problem
 	add := func(path, format string, args ...any) { ps = append(ps, f.Problem(path, format, args...)) }
+	// The rules of each item are shared with the settings API; here they
+	// are located in the file.
+	under := func(path string, rel []Problem) {
+		for _, p := range rel {
+			add(path+"."+p.Path, "%s", p.Message)
+		}
+	}
 
 	queues := map[string]bool{}
 	for i, q := range f.Queues {
 		path := fmt.Sprintf("queues[%d].name", i)
-		switch {
-		case strings.TrimSpace(q.Name) == "":
-			add(path, "is required")
-		case q.Name != strings.TrimSpace(q.Name):
-			add(path, "must not start or end with spaces")
-		case queues[q.Name]:
+		if msg := CheckQueueName(q.Name); msg != "" {
+			add(path, "%s", msg)
+		} else if queues[q.Name] {
 			add(path, "the queue %q is declared twice", q.Name)
 		}
 		queues[q.Name] = true
@@ -260,91 +292,161 @@ func (f *File) check() []Problem {
 	templates := map[string]bool{}
 	for i, t := range f.Templates {
 		path := fmt.Sprintf("templates[%d]", i)
-		switch {
-		case strings.TrimSpace(t.Identifier) == "":
-			add(path+".identifier", "is required")
-		case strings.ContainsFunc(t.Identifier, isSpace):
-			add(path+".identifier", "must not contain spaces")
-		case templates[t.Identifier]:
-			add(path+".identifier", "the template %q is declared twice", t.Identifier)
+		rel := CheckTemplate(t)
+		if len(rel) == 0 || rel[0].Path != "identifier" {
+			if templates[t.Identifier] {
+				add(path+".identifier", "the template %q is declared twice", t.Identifier)
+			}
 		}
 		templates[t.Identifier] = true
-		if strings.TrimSpace(t.Body) == "" {
-			add(path+".body", "is required")
-		} else if err := checkTemplate(t.Body); err != nil {
-			add(path+".body", "is not a valid Mustache template: %v", err)
-		}
+		under(path, rel)
 	}
 
 	names := map[string]bool{}
 	for i, iv := range f.Interventions {
 		path := fmt.Sprintf("interventions[%d]", i)
-		switch {
-		case iv.Name == "":
-			add(path+".name", "is required")
-		case !namePattern.MatchString(iv.Name):
-			add(path+".name", "%q must contain only lowercase letters, digits and _", iv.Name)
-		case names[iv.Name]:
+		rel := CheckIntervention(iv)
+		if names[iv.Name] && CheckInterventionName(iv.Name) == "" {
 			add(path+".name", "the intervention %q is declared twice", iv.Name)
 		}
 		names[iv.Name] = true
-		if strings.TrimSpace(iv.Title) == "" {
-			add(path+".title", "is required")
-		}
-		if strings.TrimSpace(iv.Queue) == "" {
-			add(path+".queue", "is required")
-		}
-		f.checkRemote(&ps, path+".remote", iv.Remote)
-		fieldNames := map[string]bool{}
-		for j, fl := range iv.Fields {
-			fp := fmt.Sprintf("%s.fields[%d]", path, j)
-			if !uifield.KnownType(fl.Type) {
-				if fl.Type == "" {
-					add(fp+".type", "is required; one of: %s", strings.Join(uifield.Types, ", "))
-				} else {
-					add(fp+".type", "unknown type %q; one of: %s", fl.Type, strings.Join(uifield.Types, ", "))
-				}
-			}
+		under(path, rel)
+		if t := iv.Remote.Token; t != "" {
 			switch {
-			case strings.TrimSpace(fl.Name) == "":
-				add(fp+".name", "is required")
-			case fieldNames[fl.Name]:
-				add(fp+".name", "the field %q is declared twice", fl.Name)
-			}
-			fieldNames[fl.Name] = true
-			if err := checkTemplate(fl.Label); err != nil {
-				add(fp+".label", "is not a valid Mustache template: %v", err)
+			case len(t) < MinTokenLen || len(t) > MaxTokenLen:
+				add(path+".remote.token", "must be %d to %d characters long", MinTokenLen, MaxTokenLen)
+			case strings.IndexFunc(t, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0:
+				// It is sent as an HTTP header value.
+				add(path+".remote.token", "must be printable ASCII without spaces")
 			}
 		}
 	}
 	return ps
 }
 
-func (f *File) checkRemote(ps *[]Problem, path string, r Remote) {
-	add := func(key, format string, args ...any) { *ps = append(*ps, f.Problem(path+key, format, args...)) }
+// Limits of names and titles: they travel in URLs and fill list columns.
+const (
+	MaxNameLen  = 100
+	MaxTitleLen = 255
+)
+
+// CheckQueueName returns what is wrong with a queue name, or "". Queue names
+// are free text, but they appear in URLs (/api/v1/queues/{name}).
+func CheckQueueName(name string) string {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return "is required"
+	case name != strings.TrimSpace(name):
+		return "must not start or end with spaces"
+	case utf8.RuneCountInString(name) > MaxTitleLen:
+		return fmt.Sprintf("must not be longer than %d characters", MaxTitleLen)
+	case strings.ContainsAny(name, "/") || strings.ContainsFunc(name, unicode.IsControl):
+		return "must not contain / or control characters"
+	}
+	return ""
+}
+
+// CheckInterventionName returns what is wrong with an intervention name, or "".
+func CheckInterventionName(name string) string {
+	switch {
+	case name == "":
+		return "is required"
+	case !namePattern.MatchString(name):
+		return fmt.Sprintf("%q must contain only lowercase letters, digits and _", name)
+	case len(name) > MaxNameLen:
+		return fmt.Sprintf("must not be longer than %d characters", MaxNameLen)
+	}
+	return ""
+}
+
+// Template kinds: the suffixes of an intervention's templates.
+var TemplateKinds = []string{"private", "public", "final"}
+
+var identifierPattern = regexp.MustCompile(`^([a-z0-9_]+)\.(private|public|final)$`)
+
+// CheckTemplateIdentifier returns what is wrong with a template identifier,
+// or "". Tickiti renders only intervention templates, so every identifier is
+// "<intervention>.private", ".public" or ".final". The intervention need not
+// exist yet: templates may be written before the intervention using them.
+func CheckTemplateIdentifier(id string) string {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return "is required"
+	case strings.ContainsFunc(id, isSpace):
+		return "must not contain spaces"
+	case !identifierPattern.MatchString(id):
+		return fmt.Sprintf("%q must be <intervention>.private, <intervention>.public or <intervention>.final, the intervention name being lowercase letters, digits and _", id)
+	case len(id) > MaxNameLen+len(".private"):
+		return fmt.Sprintf("must not be longer than %d characters", MaxNameLen+len(".private"))
+	}
+	return ""
+}
+
+// TemplateOf splits an intervention template identifier into the
+// intervention name and the kind; ok is false for an invalid identifier.
+func TemplateOf(id string) (intervention, kind string, ok bool) {
+	m := identifierPattern.FindStringSubmatch(id)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// CheckTemplate returns the problems of a template, with paths relative to
+// it ("identifier", "body"); an identifier problem comes first.
+func CheckTemplate(t Template) []Problem {
+	var ps []Problem
+	if msg := CheckTemplateIdentifier(t.Identifier); msg != "" {
+		ps = append(ps, Problem{Path: "identifier", Message: msg})
+	}
+	if strings.TrimSpace(t.Body) == "" {
+		ps = append(ps, Problem{Path: "body", Message: "is required"})
+	} else if err := render.Check(t.Body); err != nil {
+		ps = append(ps, Problem{Path: "body", Message: fmt.Sprintf("is not a valid Mustache template: %v", err)})
+	}
+	return ps
+}
+
+// CheckIntervention returns the problems of an intervention that need no
+// database, with paths relative to it ("name", "remote.timeout",
+// "fields[0].type"). The remote token, which only files give, is checked
+// by the file.
+func CheckIntervention(iv Intervention) []Problem {
+	var ps []Problem
+	add := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if msg := CheckInterventionName(iv.Name); msg != "" {
+		add("name", "%s", msg)
+	}
+	switch {
+	case strings.TrimSpace(iv.Title) == "":
+		add("title", "is required")
+	case utf8.RuneCountInString(iv.Title) > MaxTitleLen:
+		add("title", "must not be longer than %d characters", MaxTitleLen)
+	}
+	if strings.TrimSpace(iv.Queue) == "" {
+		add("queue", "is required")
+	}
+	r := iv.Remote
 	switch {
 	case r.Timeout < MinTimeout || r.Timeout > MaxTimeout:
 		// %ds: a Duration prints 60s as "1m0s".
-		add(".timeout", "must be between %ds and %ds, not %s", int(MinTimeout.Seconds()), int(MaxTimeout.Seconds()), r.Timeout)
+		add("remote.timeout", "must be between %ds and %ds, not %s", int(MinTimeout.Seconds()), int(MaxTimeout.Seconds()), r.Timeout)
 	case r.Timeout%time.Second != 0:
-		add(".timeout", "must be whole seconds, not %s", r.Timeout)
+		add("remote.timeout", "must be whole seconds, not %s", r.Timeout)
 	}
 	if r.EpilogURL == "" {
 		if r.Enabled {
-			add(".epilog_url", "is required when the remote is enabled")
+			add("remote.epilog_url", "is required when the remote is enabled")
 		}
 	} else if msg := checkURL(r.EpilogURL); msg != "" {
-		add(".epilog_url", "%s", msg)
+		add("remote.epilog_url", "%s", msg)
 	}
-	if t := r.Token; t != "" {
-		switch {
-		case len(t) < MinTokenLen || len(t) > MaxTokenLen:
-			add(".token", "must be %d to %d characters long", MinTokenLen, MaxTokenLen)
-		case strings.IndexFunc(t, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0:
-			// It is sent as an HTTP header value.
-			add(".token", "must be printable ASCII without spaces")
-		}
+	for _, p := range uifield.CheckDefs(iv.Fields) {
+		add("fields"+p.Path, "%s", p.Message)
 	}
+	return ps
 }
 
 func checkURL(s string) string {
@@ -362,14 +464,6 @@ func checkURL(s string) string {
 		return fmt.Sprintf("%q must not contain credentials; the remote token authenticates the call", s)
 	}
 	return ""
-}
-
-// checkTemplate parses a template and renders it once without data:
-// partials are only refused when rendered, and a template that fails then
-// would fail on every ticket.
-func checkTemplate(text string) error {
-	_, err := render.String(text, map[string]any{})
-	return err
 }
 
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }

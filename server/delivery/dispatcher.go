@@ -111,7 +111,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				defer wg.Done()
 				d.attempt(context.WithoutCancel(ctx), c)
 				free <- struct{}{}
-				finished <- struct{}{}
+				// A wake-up, not a count: one pending signal is enough, and
+				// a full buffer must never block a worker (Run may have
+				// returned and be waiting for it).
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
 			}()
 		}
 		select {

@@ -231,3 +231,30 @@ func TestCreateTicketConcurrentKey(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateTicketConcurrentNewContact: requests racing to create the same
+// new customer all succeed, with one contact.
+func TestCreateTicketConcurrentNewContact(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url, finalAnswer)
+		const n = 20
+		var wg sync.WaitGroup
+		codes := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				body := strings.Replace(seedBody, "order-12345-discount", "race-"+itoa(int64(i)), 1)
+				body = strings.Replace(body, "customer@example.com", "new.customer@example.com", 1)
+				codes[i], _, _ = f.createTicket(t, "race-key-"+itoa(int64(i)), body)
+			})
+		}
+		wg.Wait()
+		for i, c := range codes {
+			if c != http.StatusCreated {
+				t.Errorf("request %d: status %d", i, c)
+			}
+		}
+		if got := f.db.Contact.Query().CountX(context.Background()); got != 1 {
+			t.Errorf("%d contacts, want 1", got)
+		}
+	})
+}

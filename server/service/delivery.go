@@ -2,9 +2,7 @@ package service
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -187,12 +185,6 @@ func (s *Service) ListTicketDeliveries(ctx context.Context, number int64) (*v1.L
 	return out, nil
 }
 
-// Page sizes of ListDeliveries.
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-)
-
 // ListDeliveries lists deliveries across tickets, newest first, optionally
 // in one state, a page at a time (AIP-158).
 func (s *Service) ListDeliveries(ctx context.Context, req *v1.ListDeliveriesRequest) (*v1.ListDeliveriesResponse, error) {
@@ -202,59 +194,31 @@ func (s *Service) ListDeliveries(ctx context.Context, req *v1.ListDeliveriesRequ
 			return nil, apierr.Invalid("state", "The state must be pending, delivered, completed, refused or failed.")
 		}
 	}
-	size := int(req.GetPageSize())
-	switch {
-	case size < 0:
-		return nil, apierr.Invalid("page_size", "The page size must not be negative.")
-	case size == 0:
-		size = defaultPageSize
-	case size > maxPageSize:
-		size = maxPageSize
+	page, err := ParsePage(req.GetPageSize(), req.GetPageToken(), "deliveries;state="+state)
+	if err != nil {
+		return nil, err
 	}
 	q := s.db.Delivery.Query()
 	if state != "" {
 		q.Where(delivery.StateEQ(delivery.State(state)))
 	}
-	if tok := req.GetPageToken(); tok != "" {
-		after, ok := parsePageToken(tok, state)
-		if !ok {
-			return nil, apierr.Invalid("page_token", "The page token is invalid or belongs to a listing with another state.")
-		}
-		q.Where(delivery.IDLT(after))
+	if page.After > 0 {
+		q.Where(delivery.IDLT(page.After))
 	}
-	ds, err := q.Order(ent.Desc(delivery.FieldID)).Limit(size + 1).
+	ds, err := q.Order(ent.Desc(delivery.FieldID)).Limit(page.Size + 1).
 		WithPayload(func(q *ent.PayloadQuery) { q.WithIntervention() }).All(ctx)
 	if err != nil {
 		return nil, s.internal("list deliveries", err)
 	}
 	out := &v1.ListDeliveriesResponse{}
-	if len(ds) > size {
-		ds = ds[:size]
-		out.NextPageToken = pageToken(state, ds[size-1].ID)
+	if len(ds) > page.Size {
+		out.NextPageToken = page.Next(len(ds), ds[page.Size-1].ID)
+		ds = ds[:page.Size]
 	}
 	for _, d := range ds {
 		out.Deliveries = append(out.Deliveries, deliveryDetail(d))
 	}
 	return out, nil
-}
-
-// A page token names the listing's state filter and the last id returned;
-// it is opaque to clients.
-func pageToken(state string, lastID int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("d1:" + state + ":" + strconv.Itoa(lastID)))
-}
-
-func parsePageToken(tok, state string) (int, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, false
-	}
-	parts := strings.Split(string(raw), ":")
-	if len(parts) != 3 || parts[0] != "d1" || parts[1] != state {
-		return 0, false
-	}
-	id, err := strconv.Atoi(parts[2])
-	return id, err == nil && id > 0
 }
 
 // Redeliver sends a failed or refused delivery again, under the same

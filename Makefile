@@ -90,9 +90,14 @@ postgres:
 		createdb -h 127.0.0.1 -U postgres test; \
 	fi
 
+# chromium is the browser the console's browser tests drive (Debian's
+# package; the tests skip without it unless CI is set).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 # test runs every test, on SQLite and PostgreSQL, after checking that the
 # generated code is up to date and the code is linted.
-test: third_party postgres check-generated lint
+test: third_party postgres chromium check-generated lint
 	$(GO) test -count=1 ./...
 
 bench:

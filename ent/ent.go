@@ -22,6 +22,7 @@ import (
 	"github.com/tickiti/tickiti/ent/payload"
 	"github.com/tickiti/tickiti/ent/queue"
 	"github.com/tickiti/tickiti/ent/response"
+	"github.com/tickiti/tickiti/ent/session"
 	"github.com/tickiti/tickiti/ent/template"
 	"github.com/tickiti/tickiti/ent/ticket"
 	"github.com/tickiti/tickiti/ent/user"
@@ -95,6 +96,7 @@ func checkColumn(t, c string) error {
 			payload.Table:         payload.ValidColumn,
 			queue.Table:           queue.ValidColumn,
 			response.Table:        response.ValidColumn,
+			session.Table:         session.ValidColumn,
 			template.Table:        template.ValidColumn,
 			ticket.Table:          ticket.ValidColumn,
 			user.Table:            user.ValidColumn,

@@ -16,6 +16,7 @@ import (
 	"github.com/tickiti/tickiti/ent/queue"
 	"github.com/tickiti/tickiti/ent/response"
 	"github.com/tickiti/tickiti/ent/schema"
+	"github.com/tickiti/tickiti/ent/session"
 	"github.com/tickiti/tickiti/ent/template"
 	"github.com/tickiti/tickiti/ent/ticket"
 	"github.com/tickiti/tickiti/ent/user"
@@ -248,6 +249,16 @@ func init() {
 	responseDescCreatedAt := responseFields[3].Descriptor()
 	// response.DefaultCreatedAt holds the default value on creation for the created_at field.
 	response.DefaultCreatedAt = responseDescCreatedAt.Default.(func() time.Time)
+	sessionFields := schema.Session{}.Fields()
+	_ = sessionFields
+	// sessionDescCreatedAt is the schema descriptor for created_at field.
+	sessionDescCreatedAt := sessionFields[2].Descriptor()
+	// session.DefaultCreatedAt holds the default value on creation for the created_at field.
+	session.DefaultCreatedAt = sessionDescCreatedAt.Default.(func() time.Time)
+	// sessionDescLastSeenAt is the schema descriptor for last_seen_at field.
+	sessionDescLastSeenAt := sessionFields[4].Descriptor()
+	// session.DefaultLastSeenAt holds the default value on creation for the last_seen_at field.
+	session.DefaultLastSeenAt = sessionDescLastSeenAt.Default.(func() time.Time)
 	templateMixin := schema.Template{}.Mixin()
 	templateMixinFields0 := templateMixin[0].Fields()
 	_ = templateMixinFields0

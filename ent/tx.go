@@ -34,6 +34,8 @@ type Tx struct {
 	Queue *QueueClient
 	// Response is the client for interacting with the Response builders.
 	Response *ResponseClient
+	// Session is the client for interacting with the Session builders.
+	Session *SessionClient
 	// Template is the client for interacting with the Template builders.
 	Template *TemplateClient
 	// Ticket is the client for interacting with the Ticket builders.
@@ -181,6 +183,7 @@ func (tx *Tx) init() {
 	tx.Payload = NewPayloadClient(tx.config)
 	tx.Queue = NewQueueClient(tx.config)
 	tx.Response = NewResponseClient(tx.config)
+	tx.Session = NewSessionClient(tx.config)
 	tx.Template = NewTemplateClient(tx.config)
 	tx.Ticket = NewTicketClient(tx.config)
 	tx.User = NewUserClient(tx.config)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/server/console"
 	"github.com/tickiti/tickiti/server/delivery"
 	"github.com/tickiti/tickiti/server/epilog"
 	"github.com/tickiti/tickiti/server/gateway"
@@ -41,6 +42,10 @@ type Config struct {
 	IdempotencyTTL time.Duration
 	// Delivery tunes the epilog dispatcher.
 	Delivery delivery.Options
+	// SecureCookies marks the console's session cookie Secure even on plain
+	// HTTP requests: set it when a proxy terminates TLS in front of Tickiti.
+	// Requests that arrive over TLS get a Secure cookie anyway.
+	SecureCookies bool
 	// Version names this build (in the epilog User-Agent).
 	Version string
 	Logger  *slog.Logger
@@ -113,8 +118,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	staff, err := console.New(s.svc, console.Options{SecureCookies: cfg.SecureCookies, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", rest)
+	// The staff console has every path the API and the probes do not.
+	mux.Handle("/", staff)
 	// Delivery figures in the Prometheus text format (counts only, nothing
 	// secret, so unauthenticated like /healthz).
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { s.dispatch.MetricsHandler().ServeHTTP(w, r) })
@@ -162,6 +173,7 @@ func (s *Server) Service() *service.Service { return s.svc }
 func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
 	s.log.Info("tickiti serving", "http", s.HTTPAddr(), "grpc", s.GRPCAddr(), "db", s.db.Dialect)
+	s.consoleHint(ctx)
 	errc := make(chan error, 3)
 	go func() { errc <- s.grpc.Serve(s.grpcLn) }()
 	go func() { errc <- s.grpc.Serve(s.internal) }()
@@ -190,11 +202,30 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// janitor forgets expired idempotency keys every hour.
+// consoleHint tells a newcomer where the staff console is and, while no
+// one can sign in to it, how to create the first user.
+func (s *Server) consoleHint(ctx context.Context) {
+	host, port, _ := net.SplitHostPort(s.HTTPAddr())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	s.log.Info("staff console at http://" + net.JoinHostPort(host, port) + "/")
+	ok, err := s.svc.HasConsoleUser(ctx)
+	if err != nil || ok {
+		return
+	}
+	s.log.Warn("no console user yet: create one with: " +
+		"tickiti user create --email you@example.com --name You --role admin --password-stdin")
+}
+
+// janitor forgets expired idempotency keys and console sessions every hour.
 func (s *Server) janitor(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
+		if _, err := s.svc.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("purge console sessions", "err", err)
+		}
 		if n, err := s.svc.PurgeExpiredKeys(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("purge idempotency keys", "err", err)
 		} else if n > 0 {

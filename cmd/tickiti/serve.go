@@ -26,6 +26,7 @@ func newServe() *cobra.Command {
 			cfg.GRPCAddr, _ = f.GetString("grpc-addr")
 			cfg.MaxBody, _ = f.GetInt64("max-body")
 			cfg.IdempotencyTTL, _ = f.GetDuration("idempotency-ttl")
+			cfg.SecureCookies, _ = f.GetBool("secure-cookies")
 			cfg.Delivery.Schedule, _ = f.GetDurationSlice("retry-schedule")
 			cfg.Delivery.Lease, _ = f.GetDuration("delivery-lease")
 			cfg.Delivery.Poll, _ = f.GetDuration("delivery-poll")
@@ -44,6 +45,9 @@ func newServe() *cobra.Command {
 	f.String("grpc-addr", envOr("TICKITI_GRPC_ADDR", ":9090"), "gRPC listen address (env TICKITI_GRPC_ADDR)")
 	f.Int64("max-body", 1<<20, "largest REST request body in bytes")
 	f.Duration("idempotency-ttl", 24*time.Hour, "how long Idempotency-Key answers are kept")
+	f.Bool("secure-cookies", os.Getenv("TICKITI_SECURE_COOKIES") == "true",
+		"mark the console's session cookie Secure on plain-HTTP requests too: set it behind a TLS-terminating proxy "+
+			"(requests over TLS always get a Secure cookie; env TICKITI_SECURE_COOKIES=true)")
 	f.DurationSlice("retry-schedule", delivery.DefaultSchedule,
 		"epilog attempt delays, each counted from the previous failure; their number is the number of attempts")
 	f.Duration("delivery-lease", 30*time.Second,

@@ -36,6 +36,9 @@ type Queue func(*sql.Selector)
 // Response is the predicate function for response builders.
 type Response func(*sql.Selector)
 
+// Session is the predicate function for session builders.
+type Session func(*sql.Selector)
+
 // Template is the predicate function for template builders.
 type Template func(*sql.Selector)
 

@@ -35,6 +35,26 @@ func IsKnown(a string) bool {
 	return false
 }
 
+// Roles of console users.
+const (
+	RoleStaff = "staff"
+	RoleAdmin = "admin"
+)
+
+// RoleAbilities are the abilities a console user signed in with a session
+// holds: staff work tickets; admins may do everything. A session carries no
+// token, so its abilities come from the role, and the same per-RPC policies
+// then decide what the user may do.
+func RoleAbilities(role string) []string {
+	switch role {
+	case RoleAdmin:
+		return append([]string(nil), Known...)
+	case RoleStaff:
+		return []string{TicketsRead, TicketsWrite}
+	}
+	return nil
+}
+
 // SystemName is the author name of what a token without a user writes.
 const SystemName = "Tickiti"
 

@@ -65,3 +65,8 @@ func (t *Tickets) GetTicket(ctx context.Context, req *v1.GetTicketRequest) (*v1.
 func (t *Tickets) SubmitIntervention(ctx context.Context, req *v1.SubmitInterventionRequest) (*v1.SubmitInterventionResponse, error) {
 	return t.svc.SubmitIntervention(ctx, auth.From(ctx), req)
 }
+
+// ListTickets lists tickets for the work queue.
+func (t *Tickets) ListTickets(ctx context.Context, req *v1.ListTicketsRequest) (*v1.ListTicketsResponse, error) {
+	return t.svc.ListTickets(ctx, req)
+}

@@ -1061,6 +1061,347 @@ func (x *DeliveryAttempt) GetOutcome() string {
 	return ""
 }
 
+// The request of ListTickets.
+type ListTicketsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only tickets in the queue with this name.
+	Queue string `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	// Only tickets whose intervention has this status: "open" (waiting for
+	// staff), "submitted", "delivered" or "completed".
+	InterventionStatus string `protobuf:"bytes,2,opt,name=intervention_status,json=interventionStatus,proto3" json:"intervention_status,omitempty"`
+	// A search: a ticket number, or text found in the intervention uid or the
+	// customer's e-mail address (case-insensitive).
+	Query string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
+	// The most tickets to return (default 50, at most 500).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page, to continue a listing made
+	// with the same filters.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTicketsRequest) Reset() {
+	*x = ListTicketsRequest{}
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTicketsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTicketsRequest) ProtoMessage() {}
+
+func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
+func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListTicketsRequest) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *ListTicketsRequest) GetInterventionStatus() string {
+	if x != nil {
+		return x.InterventionStatus
+	}
+	return ""
+}
+
+func (x *ListTicketsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *ListTicketsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTicketsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// The answer of ListTickets.
+type ListTicketsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tickets, newest first.
+	Tickets []*TicketSummary `protobuf:"bytes,1,rep,name=tickets,proto3" json:"tickets,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Every queue, by name, with how many tickets in it match the
+	// intervention_status and query filters (the queue filter aside).
+	QueueCounts   []*QueueCount `protobuf:"bytes,3,rep,name=queue_counts,json=queueCounts,proto3" json:"queue_counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTicketsResponse) Reset() {
+	*x = ListTicketsResponse{}
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTicketsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTicketsResponse) ProtoMessage() {}
+
+func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
+func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListTicketsResponse) GetTickets() []*TicketSummary {
+	if x != nil {
+		return x.Tickets
+	}
+	return nil
+}
+
+func (x *ListTicketsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListTicketsResponse) GetQueueCounts() []*QueueCount {
+	if x != nil {
+		return x.QueueCounts
+	}
+	return nil
+}
+
+// A ticket as a listing shows it.
+type TicketSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The internal id.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The human-facing number.
+	Number int64 `protobuf:"varint,2,opt,name=number,proto3" json:"number,omitempty"`
+	// "open" or "closed".
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	// The name of the queue the ticket is in.
+	Queue string `protobuf:"bytes,4,opt,name=queue,proto3" json:"queue,omitempty"`
+	// The customer who originated the ticket.
+	Originator *Contact `protobuf:"bytes,5,opt,name=originator,proto3" json:"originator,omitempty"`
+	// The intervention name; empty for a ticket without one.
+	Intervention string `protobuf:"bytes,6,opt,name=intervention,proto3" json:"intervention,omitempty"`
+	// The intervention title.
+	InterventionTitle string `protobuf:"bytes,7,opt,name=intervention_title,json=interventionTitle,proto3" json:"intervention_title,omitempty"`
+	// The remote's uid.
+	Uid string `protobuf:"bytes,8,opt,name=uid,proto3" json:"uid,omitempty"`
+	// The intervention status (see InterventionPayload.status).
+	InterventionStatus string `protobuf:"bytes,9,opt,name=intervention_status,json=interventionStatus,proto3" json:"intervention_status,omitempty"`
+	// When the ticket was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the ticket last changed.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketSummary) Reset() {
+	*x = TicketSummary{}
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketSummary) ProtoMessage() {}
+
+func (x *TicketSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketSummary.ProtoReflect.Descriptor instead.
+func (*TicketSummary) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TicketSummary) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *TicketSummary) GetNumber() int64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *TicketSummary) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *TicketSummary) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *TicketSummary) GetOriginator() *Contact {
+	if x != nil {
+		return x.Originator
+	}
+	return nil
+}
+
+func (x *TicketSummary) GetIntervention() string {
+	if x != nil {
+		return x.Intervention
+	}
+	return ""
+}
+
+func (x *TicketSummary) GetInterventionTitle() string {
+	if x != nil {
+		return x.InterventionTitle
+	}
+	return ""
+}
+
+func (x *TicketSummary) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *TicketSummary) GetInterventionStatus() string {
+	if x != nil {
+		return x.InterventionStatus
+	}
+	return ""
+}
+
+func (x *TicketSummary) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *TicketSummary) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// How many tickets of a queue match a listing's filters.
+type QueueCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The queue name.
+	Queue string `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	// The number of matching tickets.
+	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueCount) Reset() {
+	*x = QueueCount{}
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueCount) ProtoMessage() {}
+
+func (x *QueueCount) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueCount.ProtoReflect.Descriptor instead.
+func (*QueueCount) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *QueueCount) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *QueueCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // The request of SubmitIntervention; the JSON body of
 // POST /api/v1/tickets/{ticket_number}/intervention:submit.
 type SubmitInterventionRequest struct {
@@ -1078,7 +1419,7 @@ type SubmitInterventionRequest struct {
 
 func (x *SubmitInterventionRequest) Reset() {
 	*x = SubmitInterventionRequest{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1431,7 @@ func (x *SubmitInterventionRequest) String() string {
 func (*SubmitInterventionRequest) ProtoMessage() {}
 
 func (x *SubmitInterventionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1444,7 @@ func (x *SubmitInterventionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitInterventionRequest.ProtoReflect.Descriptor instead.
 func (*SubmitInterventionRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{12}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SubmitInterventionRequest) GetTicketNumber() int64 {
@@ -1142,7 +1483,7 @@ type SubmitInterventionResponse struct {
 
 func (x *SubmitInterventionResponse) Reset() {
 	*x = SubmitInterventionResponse{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1495,7 @@ func (x *SubmitInterventionResponse) String() string {
 func (*SubmitInterventionResponse) ProtoMessage() {}
 
 func (x *SubmitInterventionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1508,7 @@ func (x *SubmitInterventionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitInterventionResponse.ProtoReflect.Descriptor instead.
 func (*SubmitInterventionResponse) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{13}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SubmitInterventionResponse) GetResponseId() int64 {
@@ -1287,7 +1628,39 @@ const file_tickiti_v1_tickets_proto_rawDesc = "" +
 	"\x05error\x18\x05 \x01(\tR\x05error\x12#\n" +
 	"\rresponse_body\x18\x06 \x01(\tR\fresponseBody\x126\n" +
 	"\x17response_body_truncated\x18\a \x01(\bR\x15responseBodyTruncated\x12\x18\n" +
-	"\aoutcome\x18\b \x01(\tR\aoutcome\"\x8c\x01\n" +
+	"\aoutcome\x18\b \x01(\tR\aoutcome\"\xad\x01\n" +
+	"\x12ListTicketsRequest\x12\x14\n" +
+	"\x05queue\x18\x01 \x01(\tR\x05queue\x12/\n" +
+	"\x13intervention_status\x18\x02 \x01(\tR\x12interventionStatus\x12\x14\n" +
+	"\x05query\x18\x03 \x01(\tR\x05query\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xad\x01\n" +
+	"\x13ListTicketsResponse\x123\n" +
+	"\atickets\x18\x01 \x03(\v2\x19.tickiti.v1.TicketSummaryR\atickets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x129\n" +
+	"\fqueue_counts\x18\x03 \x03(\v2\x16.tickiti.v1.QueueCountR\vqueueCounts\"\xaa\x03\n" +
+	"\rTicketSummary\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\x03R\x06number\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x14\n" +
+	"\x05queue\x18\x04 \x01(\tR\x05queue\x123\n" +
+	"\n" +
+	"originator\x18\x05 \x01(\v2\x13.tickiti.v1.ContactR\n" +
+	"originator\x12\"\n" +
+	"\fintervention\x18\x06 \x01(\tR\fintervention\x12-\n" +
+	"\x12intervention_title\x18\a \x01(\tR\x11interventionTitle\x12\x10\n" +
+	"\x03uid\x18\b \x01(\tR\x03uid\x12/\n" +
+	"\x13intervention_status\x18\t \x01(\tR\x12interventionStatus\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"8\n" +
+	"\n" +
+	"QueueCount\x12\x14\n" +
+	"\x05queue\x18\x01 \x01(\tR\x05queue\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\x8c\x01\n" +
 	"\x19SubmitInterventionRequest\x12(\n" +
 	"\rticket_number\x18\x01 \x01(\x03B\x03\xe0A\x02R\fticketNumber\x12+\n" +
 	"\x04data\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x04data\x12\x18\n" +
@@ -1296,12 +1669,14 @@ const file_tickiti_v1_tickets_proto_rawDesc = "" +
 	"\vresponse_id\x18\x01 \x01(\x03R\n" +
 	"responseId\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x120\n" +
-	"\bdelivery\x18\x03 \x01(\v2\x14.tickiti.v1.DeliveryR\bdelivery2\xc8\x03\n" +
+	"\bdelivery\x18\x03 \x01(\v2\x14.tickiti.v1.DeliveryR\bdelivery2\xc3\x04\n" +
 	"\rTicketService\x12\x83\x01\n" +
 	"\fCreateTicket\x12\x1f.tickiti.v1.CreateTicketRequest\x1a .tickiti.v1.CreateTicketResponse\"0\xf2\x81\x19\x0f\n" +
 	"\rcreate-ticket\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/api/create_ticket\x12x\n" +
 	"\tGetTicket\x12\x1c.tickiti.v1.GetTicketRequest\x1a\x12.tickiti.v1.Ticket\"9\xf2\x81\x19\x0e\n" +
-	"\ftickets:read\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/tickets/{ticket_number}\x12\xb6\x01\n" +
+	"\ftickets:read\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/tickets/{ticket_number}\x12y\n" +
+	"\vListTickets\x12\x1e.tickiti.v1.ListTicketsRequest\x1a\x1f.tickiti.v1.ListTicketsResponse\")\xf2\x81\x19\x0e\n" +
+	"\ftickets:read\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/tickets\x12\xb6\x01\n" +
 	"\x12SubmitIntervention\x12%.tickiti.v1.SubmitInterventionRequest\x1a&.tickiti.v1.SubmitInterventionResponse\"Q\xf2\x81\x19\x0f\n" +
 	"\rtickets:write\x82\xd3\xe4\x93\x028:\x01*\"3/api/v1/tickets/{ticket_number}/intervention:submitB5Z3github.com/tickiti/tickiti/gen/tickiti/v1;tickitiv1b\x06proto3"
 
@@ -1317,7 +1692,7 @@ func file_tickiti_v1_tickets_proto_rawDescGZIP() []byte {
 	return file_tickiti_v1_tickets_proto_rawDescData
 }
 
-var file_tickiti_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_tickiti_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_tickiti_v1_tickets_proto_goTypes = []any{
 	(*CreateTicketRequest)(nil),        // 0: tickiti.v1.CreateTicketRequest
 	(*TicketData)(nil),                 // 1: tickiti.v1.TicketData
@@ -1331,46 +1706,57 @@ var file_tickiti_v1_tickets_proto_goTypes = []any{
 	(*PayloadField)(nil),               // 9: tickiti.v1.PayloadField
 	(*Delivery)(nil),                   // 10: tickiti.v1.Delivery
 	(*DeliveryAttempt)(nil),            // 11: tickiti.v1.DeliveryAttempt
-	(*SubmitInterventionRequest)(nil),  // 12: tickiti.v1.SubmitInterventionRequest
-	(*SubmitInterventionResponse)(nil), // 13: tickiti.v1.SubmitInterventionResponse
-	(*structpb.Struct)(nil),            // 14: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
-	(*structpb.Value)(nil),             // 16: google.protobuf.Value
-	(*durationpb.Duration)(nil),        // 17: google.protobuf.Duration
+	(*ListTicketsRequest)(nil),         // 12: tickiti.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),        // 13: tickiti.v1.ListTicketsResponse
+	(*TicketSummary)(nil),              // 14: tickiti.v1.TicketSummary
+	(*QueueCount)(nil),                 // 15: tickiti.v1.QueueCount
+	(*SubmitInterventionRequest)(nil),  // 16: tickiti.v1.SubmitInterventionRequest
+	(*SubmitInterventionResponse)(nil), // 17: tickiti.v1.SubmitInterventionResponse
+	(*structpb.Struct)(nil),            // 18: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
+	(*structpb.Value)(nil),             // 20: google.protobuf.Value
+	(*durationpb.Duration)(nil),        // 21: google.protobuf.Duration
 }
 var file_tickiti_v1_tickets_proto_depIdxs = []int32{
 	1,  // 0: tickiti.v1.CreateTicketRequest.data:type_name -> tickiti.v1.TicketData
-	14, // 1: tickiti.v1.TicketData.data:type_name -> google.protobuf.Struct
+	18, // 1: tickiti.v1.TicketData.data:type_name -> google.protobuf.Struct
 	5,  // 2: tickiti.v1.Ticket.originator:type_name -> tickiti.v1.Contact
 	6,  // 3: tickiti.v1.Ticket.responses:type_name -> tickiti.v1.Response
 	8,  // 4: tickiti.v1.Ticket.intervention:type_name -> tickiti.v1.InterventionPayload
-	15, // 5: tickiti.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	15, // 6: tickiti.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	19, // 5: tickiti.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	19, // 6: tickiti.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 7: tickiti.v1.Response.author:type_name -> tickiti.v1.Author
-	15, // 8: tickiti.v1.Response.create_time:type_name -> google.protobuf.Timestamp
+	19, // 8: tickiti.v1.Response.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 9: tickiti.v1.InterventionPayload.fields:type_name -> tickiti.v1.PayloadField
-	14, // 10: tickiti.v1.InterventionPayload.data:type_name -> google.protobuf.Struct
+	18, // 10: tickiti.v1.InterventionPayload.data:type_name -> google.protobuf.Struct
 	10, // 11: tickiti.v1.InterventionPayload.delivery:type_name -> tickiti.v1.Delivery
-	16, // 12: tickiti.v1.PayloadField.value:type_name -> google.protobuf.Value
-	15, // 13: tickiti.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	15, // 14: tickiti.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	15, // 15: tickiti.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	20, // 12: tickiti.v1.PayloadField.value:type_name -> google.protobuf.Value
+	19, // 13: tickiti.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	19, // 14: tickiti.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	19, // 15: tickiti.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	11, // 16: tickiti.v1.Delivery.attempt_log:type_name -> tickiti.v1.DeliveryAttempt
-	15, // 17: tickiti.v1.DeliveryAttempt.start_time:type_name -> google.protobuf.Timestamp
-	17, // 18: tickiti.v1.DeliveryAttempt.duration:type_name -> google.protobuf.Duration
-	14, // 19: tickiti.v1.SubmitInterventionRequest.data:type_name -> google.protobuf.Struct
-	10, // 20: tickiti.v1.SubmitInterventionResponse.delivery:type_name -> tickiti.v1.Delivery
-	0,  // 21: tickiti.v1.TicketService.CreateTicket:input_type -> tickiti.v1.CreateTicketRequest
-	3,  // 22: tickiti.v1.TicketService.GetTicket:input_type -> tickiti.v1.GetTicketRequest
-	12, // 23: tickiti.v1.TicketService.SubmitIntervention:input_type -> tickiti.v1.SubmitInterventionRequest
-	2,  // 24: tickiti.v1.TicketService.CreateTicket:output_type -> tickiti.v1.CreateTicketResponse
-	4,  // 25: tickiti.v1.TicketService.GetTicket:output_type -> tickiti.v1.Ticket
-	13, // 26: tickiti.v1.TicketService.SubmitIntervention:output_type -> tickiti.v1.SubmitInterventionResponse
-	24, // [24:27] is the sub-list for method output_type
-	21, // [21:24] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	19, // 17: tickiti.v1.DeliveryAttempt.start_time:type_name -> google.protobuf.Timestamp
+	21, // 18: tickiti.v1.DeliveryAttempt.duration:type_name -> google.protobuf.Duration
+	14, // 19: tickiti.v1.ListTicketsResponse.tickets:type_name -> tickiti.v1.TicketSummary
+	15, // 20: tickiti.v1.ListTicketsResponse.queue_counts:type_name -> tickiti.v1.QueueCount
+	5,  // 21: tickiti.v1.TicketSummary.originator:type_name -> tickiti.v1.Contact
+	19, // 22: tickiti.v1.TicketSummary.create_time:type_name -> google.protobuf.Timestamp
+	19, // 23: tickiti.v1.TicketSummary.update_time:type_name -> google.protobuf.Timestamp
+	18, // 24: tickiti.v1.SubmitInterventionRequest.data:type_name -> google.protobuf.Struct
+	10, // 25: tickiti.v1.SubmitInterventionResponse.delivery:type_name -> tickiti.v1.Delivery
+	0,  // 26: tickiti.v1.TicketService.CreateTicket:input_type -> tickiti.v1.CreateTicketRequest
+	3,  // 27: tickiti.v1.TicketService.GetTicket:input_type -> tickiti.v1.GetTicketRequest
+	12, // 28: tickiti.v1.TicketService.ListTickets:input_type -> tickiti.v1.ListTicketsRequest
+	16, // 29: tickiti.v1.TicketService.SubmitIntervention:input_type -> tickiti.v1.SubmitInterventionRequest
+	2,  // 30: tickiti.v1.TicketService.CreateTicket:output_type -> tickiti.v1.CreateTicketResponse
+	4,  // 31: tickiti.v1.TicketService.GetTicket:output_type -> tickiti.v1.Ticket
+	13, // 32: tickiti.v1.TicketService.ListTickets:output_type -> tickiti.v1.ListTicketsResponse
+	17, // 33: tickiti.v1.TicketService.SubmitIntervention:output_type -> tickiti.v1.SubmitInterventionResponse
+	30, // [30:34] is the sub-list for method output_type
+	26, // [26:30] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_tickiti_v1_tickets_proto_init() }
@@ -1385,7 +1771,7 @@ func file_tickiti_v1_tickets_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickiti_v1_tickets_proto_rawDesc), len(file_tickiti_v1_tickets_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

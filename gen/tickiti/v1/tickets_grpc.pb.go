@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	TicketService_CreateTicket_FullMethodName       = "/tickiti.v1.TicketService/CreateTicket"
 	TicketService_GetTicket_FullMethodName          = "/tickiti.v1.TicketService/GetTicket"
+	TicketService_ListTickets_FullMethodName        = "/tickiti.v1.TicketService/ListTickets"
 	TicketService_SubmitIntervention_FullMethodName = "/tickiti.v1.TicketService/SubmitIntervention"
 )
 
@@ -42,6 +43,11 @@ type TicketServiceClient interface {
 	CreateTicket(ctx context.Context, in *CreateTicketRequest, opts ...grpc.CallOption) (*CreateTicketResponse, error)
 	// Returns a ticket with its conversation and intervention payload.
 	GetTicket(ctx context.Context, in *GetTicketRequest, opts ...grpc.CallOption) (*Ticket, error)
+	// Lists tickets, newest first, a page at a time (AIP-158): optionally only
+	// those in one queue, whose intervention has one status, or that match a
+	// search. The answer also counts, per queue, the tickets that match the
+	// status and search filters (a work-queue overview in one call).
+	ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error)
 	// Records the staff decision on a ticket's intervention: creates the staff
 	// response that carries it, stores the edited data bag and queues the
 	// epilog call to the remote system, all in one transaction.
@@ -76,6 +82,16 @@ func (c *ticketServiceClient) GetTicket(ctx context.Context, in *GetTicketReques
 	return out, nil
 }
 
+func (c *ticketServiceClient) ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTicketsResponse)
+	err := c.cc.Invoke(ctx, TicketService_ListTickets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ticketServiceClient) SubmitIntervention(ctx context.Context, in *SubmitInterventionRequest, opts ...grpc.CallOption) (*SubmitInterventionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SubmitInterventionResponse)
@@ -104,6 +120,11 @@ type TicketServiceServer interface {
 	CreateTicket(context.Context, *CreateTicketRequest) (*CreateTicketResponse, error)
 	// Returns a ticket with its conversation and intervention payload.
 	GetTicket(context.Context, *GetTicketRequest) (*Ticket, error)
+	// Lists tickets, newest first, a page at a time (AIP-158): optionally only
+	// those in one queue, whose intervention has one status, or that match a
+	// search. The answer also counts, per queue, the tickets that match the
+	// status and search filters (a work-queue overview in one call).
+	ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error)
 	// Records the staff decision on a ticket's intervention: creates the staff
 	// response that carries it, stores the edited data bag and queues the
 	// epilog call to the remote system, all in one transaction.
@@ -123,6 +144,9 @@ func (UnimplementedTicketServiceServer) CreateTicket(context.Context, *CreateTic
 }
 func (UnimplementedTicketServiceServer) GetTicket(context.Context, *GetTicketRequest) (*Ticket, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTicket not implemented")
+}
+func (UnimplementedTicketServiceServer) ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTickets not implemented")
 }
 func (UnimplementedTicketServiceServer) SubmitIntervention(context.Context, *SubmitInterventionRequest) (*SubmitInterventionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitIntervention not implemented")
@@ -184,6 +208,24 @@ func _TicketService_GetTicket_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TicketService_ListTickets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTicketsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketServiceServer).ListTickets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketService_ListTickets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketServiceServer).ListTickets(ctx, req.(*ListTicketsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TicketService_SubmitIntervention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SubmitInterventionRequest)
 	if err := dec(in); err != nil {
@@ -216,6 +258,10 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTicket",
 			Handler:    _TicketService_GetTicket_Handler,
+		},
+		{
+			MethodName: "ListTickets",
+			Handler:    _TicketService_ListTickets_Handler,
 		},
 		{
 			MethodName: "SubmitIntervention",

@@ -1,0 +1,132 @@
+package service_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickiti/tickiti/ent/session"
+	"github.com/tickiti/tickiti/server/auth"
+	"github.com/tickiti/tickiti/server/dbtest"
+	"github.com/tickiti/tickiti/server/service"
+)
+
+func TestConsoleSessionLifetime(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := dbtest.Open(t, url)
+		var mu sync.Mutex
+		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		svc := service.New(db, service.Options{Now: clock})
+
+		if ok, _ := svc.HasConsoleUser(ctx); ok {
+			t.Fatal("HasConsoleUser on an empty database")
+		}
+		if _, err := svc.CreateUser(ctx, nil, "Jane@Example.com", "Jane", "admin"); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SetPassword(ctx, "jane@example.com", "short"); !strings.Contains(errText(err), "at least 8") {
+			t.Errorf("short password: %v", err)
+		}
+		if err := svc.SetPassword(ctx, "nobody@example.com", "long enough"); err == nil {
+			t.Error("password for an unknown user")
+		}
+		if err := svc.SetPassword(ctx, "JANE@example.com", "long enough"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := svc.HasConsoleUser(ctx); !ok {
+			t.Error("HasConsoleUser after a password was set")
+		}
+		u := db.User.Query().OnlyX(ctx)
+		if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$") || strings.Contains(u.PasswordHash, "long enough") {
+			t.Errorf("stored hash = %q", u.PasswordHash)
+		}
+
+		if _, _, err := svc.SignIn(ctx, "jane@example.com", "wrong"); err == nil {
+			t.Fatal("signed in with a wrong password")
+		}
+		token, p, err := svc.SignIn(ctx, " Jane@example.com ", "long enough")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.UserID == nil || p.Role != "admin" || !slices.Equal(p.Abilities, auth.Known) || !p.MayAdminister() {
+			t.Errorf("principal = %+v", p)
+		}
+		// Only a hash of the token is stored.
+		if n := db.Session.Query().Where(session.TokenHash([]byte(token))).CountX(ctx); n != 0 {
+			t.Error("the session token is stored in clear")
+		}
+
+		// Activity keeps the session alive past the idle timeout...
+		for range 3 {
+			advance(service.SessionIdle - time.Hour)
+			if _, err := svc.Session(ctx, token); err != nil {
+				t.Fatalf("active session ended: %v", err)
+			}
+		}
+		// ...idleness ends it.
+		advance(service.SessionIdle)
+		if _, err := svc.Session(ctx, token); err == nil {
+			t.Error("idle session still works")
+		}
+		// And no activity stretches it past SessionMax.
+		token, _, _ = svc.SignIn(ctx, "jane@example.com", "long enough")
+		for elapsed := time.Duration(0); elapsed < service.SessionMax-service.SessionIdle; elapsed += 6 * time.Hour {
+			advance(6 * time.Hour)
+			if _, err := svc.Session(ctx, token); err != nil {
+				t.Fatalf("session ended after %s: %v", elapsed, err)
+			}
+		}
+		advance(service.SessionIdle)
+		if _, err := svc.Session(ctx, token); err == nil {
+			t.Error("session outlived SessionMax")
+		}
+		if n, err := svc.PurgeExpiredSessions(ctx); err != nil || n != 2 {
+			t.Errorf("purged %d, %v", n, err)
+		}
+
+		// A staff user gets the staff abilities.
+		if _, err := svc.CreateUser(ctx, nil, "sam@example.com", "Sam", "staff"); err != nil {
+			t.Fatal(err)
+		}
+		_ = svc.SetPassword(ctx, "sam@example.com", "sam's password")
+		_, p, err = svc.SignIn(ctx, "sam@example.com", "sam's password")
+		if err != nil || p.MayAdminister() || !p.Can(auth.TicketsWrite) || p.Can(auth.TokensManage) {
+			t.Errorf("staff principal = %+v, %v", p, err)
+		}
+		token, _, _ = svc.SignIn(ctx, "sam@example.com", "sam's password")
+		if err := svc.SignOut(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Session(ctx, token); err == nil {
+			t.Error("a signed-out session works")
+		}
+	})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestPasswordHash(t *testing.T) {
+	h := auth.HashPassword("pässword")
+	if !auth.CheckPassword("pässword", h) || auth.CheckPassword("password", h) {
+		t.Error("CheckPassword")
+	}
+	if h == auth.HashPassword("pässword") {
+		t.Error("no salt")
+	}
+	for _, bad := range []string{"", "plain", "$argon2id$v=19$m=999999999,t=1,p=1$AAAA$AAAA", "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"} {
+		if auth.CheckPassword("x", bad) {
+			t.Errorf("%q matched", bad)
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/tickiti/tickiti/ent"
 	"github.com/tickiti/tickiti/ent/delivery"
 	"github.com/tickiti/tickiti/ent/deliveryattempt"
@@ -119,10 +121,30 @@ func saveIntervention(ctx context.Context, tx *ent.Tx, p *auth.Principal, name s
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	err := tx.Intervention.UpdateOneID(old.ID).SetTitle(v.Title).SetQueueID(v.QueueID).
-		SetEnabled(v.Enabled).SetRemoteEnabled(v.RemoteEnabled).SetRemoteEpilogURL(v.EpilogURL).
-		SetRemoteTimeoutSeconds(int(v.Timeout / time.Second)).SetRemoteToken(v.Token).SetFields(v.Fields).Exec(ctx)
-	if err != nil {
+	// Only the changed columns are written, so a concurrent update of
+	// other fields is not undone.
+	up := tx.Intervention.UpdateOneID(old.ID)
+	for _, c := range changes {
+		switch c.Field {
+		case "title":
+			up.SetTitle(v.Title)
+		case "queue":
+			up.SetQueueID(v.QueueID)
+		case "enabled":
+			up.SetEnabled(v.Enabled)
+		case "remote_enabled":
+			up.SetRemoteEnabled(v.RemoteEnabled)
+		case "remote_epilog_url":
+			up.SetRemoteEpilogURL(v.EpilogURL)
+		case "remote_timeout":
+			up.SetRemoteTimeoutSeconds(int(v.Timeout / time.Second))
+		case "remote_token":
+			up.SetRemoteToken(v.Token)
+		case "fields":
+			up.SetFields(v.Fields)
+		}
+	}
+	if err := up.Exec(ctx); err != nil {
 		return nil, err
 	}
 	return changes, audit(ctx, tx, p, resIntervention, name, "update", changes...)
@@ -152,6 +174,17 @@ func apiPath(p string) string {
 		return p + "_value"
 	}
 	return p
+}
+
+// lockRow makes a read-modify-write of an intervention safe against a
+// concurrent one (the old values it reads are the ones it changes, and the
+// audit log's old values are right). On PostgreSQL the row is locked; SQLite
+// needs no lock, its transactions take the write lock up front.
+func (s *Service) lockRow(q *ent.InterventionQuery) *ent.InterventionQuery {
+	if s.db.Dialect == dialect.Postgres {
+		q.ForUpdate()
+	}
+	return q
 }
 
 // GetIntervention returns an intervention.
@@ -256,7 +289,7 @@ func (s *Service) UpdateIntervention(ctx context.Context, p *auth.Principal, req
 		return nil, err
 	}
 	err = s.db.Tx(ctx, func(tx *ent.Tx) error {
-		old, err := tx.Intervention.Query().Where(intervention.Name(name)).WithQueue().Only(ctx)
+		old, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).WithQueue().Only(ctx)
 		if ent.IsNotFound(err) {
 			return interventionNotFound(name)
 		}
@@ -330,7 +363,7 @@ func maskPaths(mask *fieldmaskpb.FieldMask, msg proto.Message, updatable, ignore
 // unless one of its payloads is still open or submitted.
 func (s *Service) DeleteIntervention(ctx context.Context, p *auth.Principal, name string) (*emptypb.Empty, error) {
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		iv, err := tx.Intervention.Query().Where(intervention.Name(name)).Only(ctx)
+		iv, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).Only(ctx)
 		if ent.IsNotFound(err) {
 			return interventionNotFound(name)
 		}
@@ -382,7 +415,7 @@ func (s *Service) DeleteIntervention(ctx context.Context, p *auth.Principal, nam
 // needs its .private template, which every new ticket renders.
 func (s *Service) SetInterventionEnabled(ctx context.Context, p *auth.Principal, name string, enabled bool) (*v1.Intervention, error) {
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		iv, err := tx.Intervention.Query().Where(intervention.Name(name)).Only(ctx)
+		iv, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).Only(ctx)
 		if ent.IsNotFound(err) {
 			return interventionNotFound(name)
 		}
@@ -423,7 +456,7 @@ func (s *Service) SetInterventionEnabled(ctx context.Context, p *auth.Principal,
 func (s *Service) RotateRemoteToken(ctx context.Context, p *auth.Principal, name string) (*v1.RotateRemoteTokenResponse, error) {
 	token := auth.NewSecret()
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		iv, err := tx.Intervention.Query().Where(intervention.Name(name)).Only(ctx)
+		iv, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).Only(ctx)
 		if ent.IsNotFound(err) {
 			return interventionNotFound(name)
 		}

@@ -267,3 +267,37 @@ func TestDeleteQueueInUse(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdateInterventionConcurrent: two updates of different fields at
+// once both land; neither writes back the other's old value.
+func TestUpdateInterventionConcurrent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := dbtest.Open(t, url)
+		svc := service.New(db, service.Options{})
+		apply(t, svc, base)
+		for i := range 5 {
+			title, timeout := fmt.Sprintf("Title %d", i), time.Duration(20+i)*time.Second
+			errs := make(chan error, 2)
+			go func() {
+				_, err := svc.UpdateIntervention(ctx, operator, &v1.UpdateInterventionRequest{
+					Intervention: &v1.Intervention{Name: "a", Title: title}})
+				errs <- err
+			}()
+			go func() {
+				_, err := svc.UpdateIntervention(ctx, operator, &v1.UpdateInterventionRequest{
+					Intervention: &v1.Intervention{Name: "a", RemoteTimeout: durationpb.New(timeout)}})
+				errs <- err
+			}()
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			iv, err := svc.GetIntervention(ctx, "a")
+			if err != nil || iv.GetTitle() != title || iv.GetRemoteTimeout().AsDuration() != timeout {
+				t.Fatalf("round %d: %v %v", i, iv, err)
+			}
+		}
+	})
+}

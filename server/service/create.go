@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"unicode/utf8"
 
@@ -168,7 +170,9 @@ func ensureContact(ctx context.Context, tx *ent.Tx, email string) (int, error) {
 		return id, err
 	}
 	err = tx.Contact.Create().SetEmail(email).OnConflictColumns(contact.FieldEmail).DoNothing().Exec(ctx)
-	if err != nil {
+	// On PostgreSQL ent inserts with RETURNING id, so a row skipped as a
+	// duplicate comes back as "no rows": another request created it first.
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
 	return tx.Contact.Query().Where(contact.Email(email)).OnlyID(ctx)

@@ -125,7 +125,7 @@ func TestSettingsInterventionsREST(t *testing.T) {
 			  "remote_epilog_url": "https://remote.example/epilog",
 			  "fields": [{"type": "number", "name": "amount", "label": "Amount {{currency}}", "min": 0, "max": 500, "required": true},
 			             {"type": "select", "name": "reason", "options": [{"value": "damaged", "label": "Damaged"}, {"value": "late", "label": "Late"}], "default_value": "late"}]}`,
-			200, &refund)
+			201, &refund)
 		if refund.Enabled || refund.RemoteTokenSet || refund.RemoteTimeout != "10s" || len(refund.Fields) != 2 ||
 			refund.Fields[1]["default_value"] != "late" || refund.Fields[0]["max"] != 500.0 {
 			t.Errorf("created = %+v", refund)
@@ -147,7 +147,7 @@ func TestSettingsInterventionsREST(t *testing.T) {
 		wfError(t, b, "validation_failed", map[string]string{"body": "line 2: Section amount has no closing tag"})
 		_, _, b = do(t, "POST", f.srv.base+"/api/v1/templates", admin, nil, `{"identifier": "refund.privat", "body": "x"}`)
 		wfError(t, b, "validation_failed", map[string]string{"identifier": "must be <intervention>.private"})
-		f.wf(t, admin, "POST", "/api/v1/templates", `{"identifier": "refund.private", "body": "Refund {{uid}}: {{amount}}"}`, 200, nil)
+		f.wf(t, admin, "POST", "/api/v1/templates", `{"identifier": "refund.private", "body": "Refund {{uid}}: {{amount}}"}`, 201, nil)
 		f.wf(t, admin, "POST", "/api/v1/interventions/refund:enable", `{}`, 200, &refund)
 		if !refund.Enabled {
 			t.Errorf("after enable: %+v", refund)
@@ -430,7 +430,7 @@ func TestSettingsTemplatesAndQueues(t *testing.T) {
 				OpenTicketCount int64  `json:"open_ticket_count"`
 			} `json:"queues"`
 		}
-		f.wf(t, admin, "POST", "/api/v1/queues", `{"name": "Sales EU"}`, 200, nil)
+		f.wf(t, admin, "POST", "/api/v1/queues", `{"name": "Sales EU"}`, 201, nil)
 		_, _, b = do(t, "POST", f.srv.base+"/api/v1/queues", admin, nil, `{"name": "Sales EU"}`)
 		wfError(t, b, "conflict", nil)
 		_, _, b = do(t, "POST", f.srv.base+"/api/v1/queues", admin, nil, `{"name": "a/b"}`)

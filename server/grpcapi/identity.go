@@ -2,11 +2,6 @@ package grpcapi
 
 import (
 	"context"
-	"net/http"
-	"strconv"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
 	"github.com/tickiti/tickiti/server/auth"
@@ -24,11 +19,6 @@ type Identity struct {
 
 // NewIdentity returns the token, user and audit services.
 func NewIdentity(svc *service.Service) *Identity { return &Identity{svc: svc} }
-
-// answerCreated makes the REST answer 201 Created.
-func answerCreated(ctx context.Context) error {
-	return grpc.SetHeader(ctx, metadata.Pairs(HTTPStatusKey, strconv.Itoa(http.StatusCreated)))
-}
 
 // CreateToken issues a token; the answer carries it once.
 func (i *Identity) CreateToken(ctx context.Context, req *v1.CreateTokenRequest) (*v1.Token, error) {

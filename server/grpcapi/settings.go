@@ -28,7 +28,11 @@ func (h *Interventions) ListInterventions(ctx context.Context, req *v1.ListInter
 }
 
 func (h *Interventions) CreateIntervention(ctx context.Context, req *v1.CreateInterventionRequest) (*v1.Intervention, error) {
-	return h.svc.CreateIntervention(ctx, auth.From(ctx), req)
+	iv, err := h.svc.CreateIntervention(ctx, auth.From(ctx), req)
+	if err != nil {
+		return nil, err
+	}
+	return iv, answerCreated(ctx)
 }
 
 func (h *Interventions) UpdateIntervention(ctx context.Context, req *v1.UpdateInterventionRequest) (*v1.Intervention, error) {
@@ -69,7 +73,11 @@ func (h *Templates) ListTemplates(ctx context.Context, req *v1.ListTemplatesRequ
 }
 
 func (h *Templates) CreateTemplate(ctx context.Context, req *v1.CreateTemplateRequest) (*v1.Template, error) {
-	return h.svc.CreateTemplate(ctx, auth.From(ctx), req)
+	t, err := h.svc.CreateTemplate(ctx, auth.From(ctx), req)
+	if err != nil {
+		return nil, err
+	}
+	return t, answerCreated(ctx)
 }
 
 func (h *Templates) UpdateTemplate(ctx context.Context, req *v1.UpdateTemplateRequest) (*v1.Template, error) {
@@ -102,7 +110,11 @@ func (h *Queues) ListQueues(ctx context.Context, req *v1.ListQueuesRequest) (*v1
 }
 
 func (h *Queues) CreateQueue(ctx context.Context, req *v1.CreateQueueRequest) (*v1.Queue, error) {
-	return h.svc.CreateQueue(ctx, auth.From(ctx), req)
+	q, err := h.svc.CreateQueue(ctx, auth.From(ctx), req)
+	if err != nil {
+		return nil, err
+	}
+	return q, answerCreated(ctx)
 }
 
 func (h *Queues) UpdateQueue(ctx context.Context, req *v1.UpdateQueueRequest) (*v1.Queue, error) {

@@ -25,6 +25,11 @@ const (
 	IdempotencyKeyBin = "idempotency-key-bin"
 )
 
+// answerCreated makes the REST answer 201 Created.
+func answerCreated(ctx context.Context) error {
+	return grpc.SetHeader(ctx, metadata.Pairs(HTTPStatusKey, strconv.Itoa(http.StatusCreated)))
+}
+
 // Tickets implements tickiti.v1.TicketService on the service core.
 type Tickets struct {
 	v1.UnimplementedTicketServiceServer

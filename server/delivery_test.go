@@ -619,7 +619,7 @@ func TestDeliverySignatures(t *testing.T) {
 			t.Errorf("unsigned call headers: %v", h.header)
 		}
 
-		s1, err := svc.RotateSigningSecret(ctx, "discount_request", 24*time.Hour)
+		s1, err := svc.RotateSigningSecret(ctx, nil, "discount_request", 24*time.Hour)
 		if err != nil || !strings.HasPrefix(s1, "whsec_") {
 			t.Fatalf("first secret: %q %v", s1, err)
 		}
@@ -634,7 +634,7 @@ func TestDeliverySignatures(t *testing.T) {
 			t.Errorf("%d signatures without a rotation", n)
 		}
 
-		s2, err := svc.RotateSigningSecret(ctx, "discount_request", time.Hour)
+		s2, err := svc.RotateSigningSecret(ctx, nil, "discount_request", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -648,7 +648,7 @@ func TestDeliverySignatures(t *testing.T) {
 			}
 		}
 
-		s3, err := svc.RotateSigningSecret(ctx, "discount_request", 0)
+		s3, err := svc.RotateSigningSecret(ctx, nil, "discount_request", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -659,7 +659,7 @@ func TestDeliverySignatures(t *testing.T) {
 		if err := webhook.Verify(s2, h.header, h.body, time.Minute); !errors.Is(err, webhook.ErrSignature) {
 			t.Errorf("s2 after a rotation without overlap: %v", err)
 		}
-		if _, err := svc.RotateSigningSecret(ctx, "no_such_intervention", 0); err == nil {
+		if _, err := svc.RotateSigningSecret(ctx, nil, "no_such_intervention", 0); err == nil {
 			t.Errorf("rotating an unknown intervention succeeded")
 		}
 	})

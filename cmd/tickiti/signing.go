@@ -32,7 +32,7 @@ signatures, so the remote system can switch to the new secret at its own pace.
 				return err
 			}
 			defer db.Close()
-			secret, err := svc.RotateSigningSecret(cmd.Context(), args[0], overlap)
+			secret, err := svc.RotateSigningSecret(cmd.Context(), nil, args[0], overlap)
 			if err != nil {
 				return err
 			}

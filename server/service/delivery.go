@@ -14,6 +14,7 @@ import (
 	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/intervention"
 	"github.com/tickiti/tickiti/ent/payload"
+	"github.com/tickiti/tickiti/ent/schema"
 	"github.com/tickiti/tickiti/ent/ticket"
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
 	"github.com/tickiti/tickiti/pkg/webhook"
@@ -119,33 +120,48 @@ func SigningSecrets(iv *ent.Intervention, now time.Time) []string {
 // keeps signing beside the new one for that long, so the remote can switch
 // without rejecting calls; with 0 it stops at once. An intervention without
 // a secret gets its first one, and its calls are signed from then on.
-func (s *Service) RotateSigningSecret(ctx context.Context, name string, overlap time.Duration) (string, error) {
+func (s *Service) RotateSigningSecret(ctx context.Context, p *auth.Principal, name string, overlap time.Duration) (string, error) {
 	if overlap < 0 {
 		return "", apierr.Invalid("overlap", "The overlap must not be negative.")
 	}
-	iv, err := s.db.Intervention.Query().Where(intervention.Name(name)).Only(ctx)
-	if ent.IsNotFound(err) {
-		return "", apierr.New(apierr.NotFound, "Intervention %q not found.", name)
-	}
-	if err != nil {
-		return "", s.internal("load intervention", err)
-	}
 	secret := webhook.NewSecret()
-	// Conditional on the secret read, so two rotations at once cannot both
-	// believe they kept the other's secret as the previous one.
-	upd := s.db.Intervention.Update().
-		Where(intervention.ID(iv.ID), intervention.SigningSecret(iv.SigningSecret)).SetSigningSecret(secret)
-	if overlap > 0 && iv.SigningSecret != "" {
-		upd.SetPreviousSigningSecret(iv.SigningSecret).SetPreviousExpiresAt(s.now().Add(overlap))
-	} else {
-		upd.SetPreviousSigningSecret("").ClearPreviousExpiresAt()
-	}
-	n, err := upd.Save(ctx)
+	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
+		iv, err := tx.Intervention.Query().Where(intervention.Name(name)).Only(ctx)
+		if ent.IsNotFound(err) {
+			return apierr.New(apierr.NotFound, "Intervention %q not found.", name)
+		}
+		if err != nil {
+			return err
+		}
+		// Conditional on the secret read, so two rotations at once cannot
+		// both believe they kept the other's secret as the previous one.
+		upd := tx.Intervention.Update().
+			Where(intervention.ID(iv.ID), intervention.SigningSecret(iv.SigningSecret)).SetSigningSecret(secret)
+		kept := overlap > 0 && iv.SigningSecret != ""
+		if kept {
+			upd.SetPreviousSigningSecret(iv.SigningSecret).SetPreviousExpiresAt(s.now().Add(overlap))
+		} else {
+			upd.SetPreviousSigningSecret("").ClearPreviousExpiresAt()
+		}
+		n, err := upd.Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return apierr.New(apierr.Conflict, "The signing secret of %q was rotated meanwhile; try again.", name)
+		}
+		change := schema.AuditChange{Field: "signing_secret", Old: Redacted, New: Redacted}
+		if iv.SigningSecret == "" {
+			change.Old = nil
+		}
+		overlapChange := schema.AuditChange{Field: "previous_signing_secret_kept_for", New: overlap.String()}
+		if !kept {
+			overlapChange.New = "0s"
+		}
+		return audit(ctx, tx, p, resIntervention, name, "rotate_signing_secret", change, overlapChange)
+	})
 	if err != nil {
 		return "", s.internal("rotate signing secret", err)
-	}
-	if n == 0 {
-		return "", apierr.New(apierr.Conflict, "The signing secret of %q was rotated meanwhile; try again.", name)
 	}
 	s.log.Info("signing secret rotated", "intervention", name, "overlap", overlap)
 	return secret, nil

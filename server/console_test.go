@@ -213,15 +213,18 @@ func TestConsoleValidationError(t *testing.T) {
 		f := newFixture(t, url, finalAnswer)
 		f.withPassword(t)
 		ctx := context.Background()
+		zero := 0.0
 		inbox := f.db.Queue.Query().OnlyX(ctx)
 		f.db.Template.Create().SetIdentifier("address_check.private").SetBody("Check the address of {{uid}}.").ExecX(ctx)
 		f.db.Intervention.Create().SetName("address_check").SetTitle("Address check").SetQueueID(inbox.ID).
 			SetFields([]uifield.Field{
-				{Type: "email", Name: "contact", Label: "Contact address"},
+				{Type: uifield.Email, Name: "contact", Label: "Contact address"},
 				{Type: uifield.Text, Name: "street", Label: "Street"},
+				{Type: uifield.Select, Name: "priority", Label: "Priority", Options: []uifield.Option{{Value: "low", Label: "Low"}, {Value: "high", Label: "High"}}},
+				{Type: uifield.Number, Name: "floors", Label: "Floors", Required: true, Help: "Above ground.", Min: &zero},
 			}).ExecX(ctx)
 		body := `{"originator_email_address": "customer@example.com", "intervention": "address_check",
-			"uid": "addr-1", "data": {"data": {"contact": "old@example.com", "street": "Main St 1"}}}`
+			"uid": "addr-1", "data": {"data": {"contact": "old@example.com", "street": "Main St 1", "priority": "low"}}}`
 		if code, _, resp := f.createTicket(t, "console-validation", body); code != http.StatusCreated {
 			t.Fatalf("create_ticket: %d %s", code, resp)
 		}
@@ -229,8 +232,15 @@ func TestConsoleValidationError(t *testing.T) {
 		b := newBrowser(t)
 		b.do("open the ticket", chromedp.Navigate(f.srv.base+"/tickets/100001"))
 		b.signIn("alice@tickiti.test", alicePassword, "#decision")
-		if got := b.eval(`document.getElementById("f0").type`); got != "email" {
-			t.Errorf("contact input type = %q", got)
+		// Each field type gets its control.
+		if got := b.eval(`["f0","f1","f2","f3"].map(id => document.getElementById(id).type).join(" ")`); got != "email text select-one text" {
+			t.Errorf("input types = %q", got)
+		}
+		if got := b.eval(`[...document.getElementById("f2").options].map(o => o.value + (o.selected ? "*" : "")).join(" ")`); got != "low* high" {
+			t.Errorf("select options = %q", got)
+		}
+		if got := b.text("#f3-help"); got != "Above ground. At least 0." {
+			t.Errorf("number help = %q", got)
 		}
 		b.do("submit a bad address",
 			chromedp.Clear(chromedp.ID("f0")),
@@ -238,9 +248,13 @@ func TestConsoleValidationError(t *testing.T) {
 			chromedp.Clear(chromedp.ID("f1")),
 			chromedp.SendKeys(chromedp.ID("f1"), "High St 2"),
 			chromedp.SendKeys(chromedp.ID("content"), "Moved house."),
+			chromedp.SetValue(chromedp.ID("f2"), "high"),
 			chromedp.Click(chromedp.ID("submit-decision")),
 			chromedp.WaitVisible(chromedp.ID("f0-err")),
 		)
+		if got := b.text("#f3-err"); !strings.Contains(got, "required") {
+			t.Errorf("the required number: %q", got)
+		}
 		if got := b.text("#f0-err"); !strings.Contains(got, "valid email address") {
 			t.Errorf("error beside the field = %q", got)
 		}
@@ -250,7 +264,7 @@ func TestConsoleValidationError(t *testing.T) {
 		if got := b.text("#form-errors"); !strings.Contains(got, "not submitted") {
 			t.Errorf("summary = %q", got)
 		}
-		for sel, want := range map[string]string{"#f0": "not-an-address", "#f1": "High St 2", "#content": "Moved house."} {
+		for sel, want := range map[string]string{"#f0": "not-an-address", "#f1": "High St 2", "#f2": "high", "#content": "Moved house."} {
 			if got := b.value(sel); got != want {
 				t.Errorf("%s lost what was typed: %q, want %q", sel, got, want)
 			}
@@ -260,6 +274,7 @@ func TestConsoleValidationError(t *testing.T) {
 		b.do("correct it and submit",
 			chromedp.Clear(chromedp.ID("f0")),
 			chromedp.SendKeys(chromedp.ID("f0"), "new@example.com"),
+			chromedp.SendKeys(chromedp.ID("f3"), "3"),
 			chromedp.Click(chromedp.ID("submit-decision")),
 			chromedp.WaitVisible(chromedp.CSS(`.notice`)),
 		)
@@ -268,7 +283,8 @@ func TestConsoleValidationError(t *testing.T) {
 			t.Errorf("status = %q", got)
 		}
 		v := f.ticket(t, 100001)
-		if d := v.Data.Intervention.Data; d["contact"] != "new@example.com" || d["street"] != "High St 2" {
+		if d := v.Data.Intervention.Data; d["contact"] != "new@example.com" || d["street"] != "High St 2" ||
+			d["priority"] != "high" || d["floors"] != float64(3) {
 			t.Errorf("data bag = %v", d)
 		}
 	})
@@ -316,4 +332,81 @@ func TestConsoleAdminCreatesToken(t *testing.T) {
 func (b *browser) eval(expr string) string {
 	b.t.Helper()
 	return eval[string](b, expr)
+}
+
+// TestConsoleAdminSettings: an admin edits an intervention's fields,
+// rotates its remote token, and edits a template with the live preview.
+func TestConsoleAdminSettings(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url, finalAnswer)
+		admin := f.addAdmin(t)
+		ctx := context.Background()
+
+		b := newBrowser(t)
+		b.do("open the interventions", chromedp.Navigate(f.srv.base+"/settings/interventions"))
+		b.signIn(admin, adminPassword, "#interventions")
+		b.do("open discount_request",
+			chromedp.Click(chromedp.CSS(`a[href="/settings/interventions/discount_request"]`)),
+			chromedp.WaitVisible(chromedp.ID("save-intervention")),
+		)
+		if got := b.value("#f0-label"); got != "Order price (net) {{currency}}" {
+			t.Errorf("label as stored = %q", got)
+		}
+		// A field that is declared twice is refused, on its row.
+		b.do("add a field twice",
+			chromedp.SendKeys(chromedp.ID("f2-name"), "accept"),
+			chromedp.Click(chromedp.ID("save-intervention")),
+			chromedp.WaitVisible(chromedp.ID("row2-err")),
+		)
+		if got := b.value("#f2-name"); got != "accept" {
+			t.Errorf("the typed row was lost: %q", got)
+		}
+		b.do("add a field",
+			chromedp.Clear(chromedp.ID("f2-name")),
+			chromedp.SendKeys(chromedp.ID("f2-name"), "reason"),
+			chromedp.SetValue(chromedp.ID("f2-type"), "textarea"),
+			chromedp.SendKeys(chromedp.ID("f2-label"), "Reason"),
+			chromedp.Clear(chromedp.ID("f0-label")),
+			chromedp.SendKeys(chromedp.ID("f0-label"), "Net price {{currency}}"),
+			chromedp.Click(chromedp.ID("save-intervention")),
+			chromedp.WaitVisible(chromedp.CSS(".notice")),
+		)
+		iv, err := f.srv.Service().GetIntervention(ctx, "discount_request")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fs := iv.GetFields(); len(fs) != 3 || fs[0].GetLabel() != "Net price {{currency}}" || fs[2].GetName() != "reason" || fs[2].GetType() != "textarea" {
+			t.Errorf("fields = %v", fs)
+		}
+
+		b.screenshot("intervention")
+
+		// The new remote token is shown once, and is the one sent.
+		eval[bool](b, `(window.confirm = () => true, true)`)
+		b.do("rotate the remote token",
+			chromedp.Click(chromedp.CSS(`form[action$="/rotate"] button`)),
+			chromedp.WaitVisible(chromedp.ID("remote-token")),
+		)
+		shown := b.text("#remote-token")
+		if stored := f.db.Intervention.Query().OnlyX(ctx).RemoteToken; shown == "" || shown != stored {
+			t.Errorf("shown %q, stored %q", shown, stored)
+		}
+
+		// The template editor previews as the admin types, escaped.
+		b.do("edit the final template",
+			chromedp.Navigate(f.srv.base+"/settings/templates/discount_request.final"),
+			chromedp.WaitVisible(chromedp.ID("tpl-body")),
+			chromedp.Clear(chromedp.ID("tpl-body")),
+			chromedp.SendKeys(chromedp.ID("tpl-body"), "Done at {{order_price}}: {{ticket_audit}} <b>!</b>"),
+			chromedp.Poll[chromedp.Void](`document.getElementById("template-preview").textContent.includes("Done at sample order_price: Sample audit")`),
+		)
+		if got := b.text("#template-preview"); got != "Done at sample order_price: Sample audit text from the remote system. <b>!</b>" {
+			t.Errorf("preview = %q", got)
+		}
+		b.screenshot("template")
+		b.do("save the template", chromedp.Click(chromedp.CSS(`#template-form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".notice")))
+		if got, _ := f.srv.Service().GetTemplate(ctx, "discount_request.final"); got.GetBody() != "Done at {{order_price}}: {{ticket_audit}} <b>!</b>" {
+			t.Errorf("saved body = %q", got.GetBody())
+		}
+	})
 }

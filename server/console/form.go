@@ -31,11 +31,22 @@ type fieldView struct {
 	Value   string
 	Checked bool
 	Errors  []string
+	// Required, Help and Bounds describe the field to staff; Options are
+	// a select's choices.
+	Required bool
+	Help     string
+	Bounds   string
+	Options  []optionView
 	// orig is what the ticket held: only inputs that differ are sent, so
 	// an untouched field keeps its exact JSON value and type.
 	orig        string
 	origChecked bool
 	origIsBool  bool
+}
+
+type optionView struct {
+	Value, Label string
+	Selected     bool
 }
 
 // bagEntry is a data-bag key no field shows, displayed read-only.
@@ -52,7 +63,11 @@ func formFields(iv *v1.InterventionPayload) ([]*fieldView, []bagEntry) {
 		fv := &fieldView{
 			ID: "f" + strconv.Itoa(i), Key: "field." + f.GetName(), Name: f.GetName(),
 			Type: f.GetType(), Input: inputFor(f.GetType(), text), Label: plainText(f.GetLabel()),
-			Value: text, orig: text,
+			Value: text, orig: text, Required: f.GetRequired(), Help: f.GetHelp(), Bounds: bounds(f),
+		}
+		if f.GetType() == "select" && len(f.GetOptions()) > 0 {
+			fv.Input = "select"
+			fv.Options = selectOptions(f, text)
 		}
 		if b, ok := f.GetValue().GetKind().(*structpb.Value_BoolValue); ok {
 			fv.Checked, fv.origChecked, fv.origIsBool = b.BoolValue, b.BoolValue, true
@@ -101,6 +116,44 @@ func inputFor(typ, value string) string {
 		return "textarea"
 	}
 	return "text"
+}
+
+// selectOptions lists a select's choices. A value that is not one of them
+// (the remote sent it, or the choices changed) is offered too, marked, so
+// opening and submitting the form does not silently replace it.
+func selectOptions(f *v1.PayloadField, value string) []optionView {
+	var out []optionView
+	found := false
+	for _, o := range f.GetOptions() {
+		label := o.GetLabel()
+		if label == "" {
+			label = o.GetValue()
+		}
+		sel := o.GetValue() == value
+		found = found || sel
+		out = append(out, optionView{Value: o.GetValue(), Label: label, Selected: sel})
+	}
+	switch {
+	case !found && value != "":
+		out = append([]optionView{{Value: value, Label: value + " (current value, not one of the choices)", Selected: true}}, out...)
+	case !found:
+		out = append([]optionView{{Value: "", Label: "Choose…", Selected: true}}, out...)
+	}
+	return out
+}
+
+// bounds describes a number field's limits.
+func bounds(f *v1.PayloadField) string {
+	num := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	switch {
+	case f.Min != nil && f.Max != nil:
+		return "From " + num(f.GetMin()) + " to " + num(f.GetMax()) + "."
+	case f.Min != nil:
+		return "At least " + num(f.GetMin()) + "."
+	case f.Max != nil:
+		return "At most " + num(f.GetMax()) + "."
+	}
+	return ""
 }
 
 func isDate(s string) bool {
@@ -152,6 +205,9 @@ func readForm(fields []*fieldView, form url.Values) *structpb.Struct {
 		// Browsers send a textarea's line breaks as CRLF.
 		typed := strings.ReplaceAll(form.Get(f.Key), "\r\n", "\n")
 		f.Value = typed
+		for i := range f.Options {
+			f.Options[i].Selected = f.Options[i].Value == typed
+		}
 		if typed != f.orig {
 			edits.Fields[f.Name] = structpb.NewStringValue(typed)
 		}
@@ -194,3 +250,16 @@ func attachErrors(fields []*fieldView, ae *apierr.Error) []string {
 // Mustache's {{{triple}}} braces print a value raw, so the stored text is
 // not guaranteed to be safe HTML: showing it as text is.
 func plainText(s string) string { return html.UnescapeString(s) }
+
+// DescribedBy lists the ids of the texts that describe the input: its
+// hint and its errors, for aria-describedby.
+func (f *fieldView) DescribedBy() string {
+	var ids []string
+	if f.Help != "" || f.Bounds != "" {
+		ids = append(ids, f.ID+"-help")
+	}
+	if len(f.Errors) > 0 {
+		ids = append(ids, f.ID+"-err")
+	}
+	return strings.Join(ids, " ")
+}

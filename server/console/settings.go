@@ -381,6 +381,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// routeWorkflow adds the intervention and template screens.
-func (c *Console) routeWorkflow(mux *http.ServeMux) {}

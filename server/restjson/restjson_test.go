@@ -263,7 +263,7 @@ func TestMarshal(t *testing.T) {
 				`"responses":[{"id":10,"internal":false,"author":{"kind":"system","name":"Tickiti","email":""},"content":"hi","audit":"","create_time":"2025-03-04T05:06:07Z"},` +
 				`{"id":11,"internal":true,"content":"","audit":""}],` +
 				`"intervention":{"name":"refund","title":"","uid":"","status":"open",` +
-				`"fields":[{"type":"text","name":"amount","label":"Amount","value":12.5},{"type":"checkbox","name":"gone","label":"Gone","value":null}],` +
+				`"fields":[{"type":"text","name":"amount","label":"Amount","value":12.5,"required":false,"help":"","options":[]},{"type":"checkbox","name":"gone","label":"Gone","value":null,"required":false,"help":"","options":[]}],` +
 				`"data":{"amount":12.5},"remote_reference":"","remote_message":"",` +
 				`"delivery":{"id":4,"delivery_id":"d-4","response_id":11,"state":"pending","attempts":2,"last_error":"","next_attempt_time":"2025-03-04T05:06:08.500Z",` +
 				`"ticket_number":0,"intervention":"","redeliveries":0,"attempt_log":[]}},` +

@@ -19,7 +19,11 @@ func audit(ctx context.Context, tx *ent.Tx, p *auth.Principal, resource, name, a
 	if p == nil {
 		ev.SetActor("cli")
 	} else {
-		ev.SetActor(p.AuthorName()).SetActorTokenID(p.TokenID).SetNillableActorUserID(p.UserID)
+		ev.SetActor(p.AuthorName()).SetNillableActorUserID(p.UserID)
+		if p.TokenID != 0 {
+			// A console session acts without a token.
+			ev.SetActorTokenID(p.TokenID)
+		}
 	}
 	return ev.Exec(ctx)
 }

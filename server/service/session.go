@@ -123,6 +123,10 @@ func (s *Service) Session(ctx context.Context, token string) (*auth.Principal, e
 	}
 	u := sess.Edges.User
 	if !u.Active {
+		// Gone for good: reactivating the user must not revive it.
+		if err := s.db.Session.DeleteOneID(sess.ID).Exec(ctx); err != nil {
+			s.log.Warn("end session of deactivated user", "session", sess.ID, "err", err)
+		}
 		return nil, apierr.New(apierr.Unauthenticated, "Your account is deactivated; ask an administrator.")
 	}
 	if now.Sub(sess.LastSeenAt) > sessionTouchEvery {

@@ -103,7 +103,14 @@ func payloadProto(t *ent.Ticket, p *ent.Payload) (*v1.InterventionPayload, error
 				val = structpb.NewNullValue()
 			}
 		}
-		out.Fields = append(out.Fields, &v1.PayloadField{Type: f.Type, Name: f.Name, Label: label, Value: val})
+		pf := &v1.PayloadField{
+			Type: f.Type, Name: f.Name, Label: label, Value: val,
+			Required: f.Required, Help: f.Help, Min: f.Min, Max: f.Max,
+		}
+		for _, o := range f.Options {
+			pf.Options = append(pf.Options, &v1.PayloadFieldOption{Value: o.Value, Label: o.Label})
+		}
+		out.Fields = append(out.Fields, pf)
 	}
 	if ds := p.Edges.Deliveries; len(ds) > 0 {
 		out.Delivery = deliveryProto(ds[0])

@@ -724,8 +724,18 @@ type PayloadField struct {
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// The label, with {{key}} placeholders filled from the data bag.
 	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
-	// The current value from the data bag (null when absent).
-	Value         *structpb.Value `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	// The current value from the data bag; the field's default when the bag
+	// has none (null when there is neither).
+	Value *structpb.Value `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	// Staff must fill the field (a required checkbox must be checked).
+	Required bool `protobuf:"varint,5,opt,name=required,proto3" json:"required,omitempty"`
+	// A hint shown with the field.
+	Help string `protobuf:"bytes,6,opt,name=help,proto3" json:"help,omitempty"`
+	// The bounds of a number field.
+	Min *float64 `protobuf:"fixed64,7,opt,name=min,proto3,oneof" json:"min,omitempty"`
+	Max *float64 `protobuf:"fixed64,8,opt,name=max,proto3,oneof" json:"max,omitempty"`
+	// The choices of a select field.
+	Options       []*PayloadFieldOption `protobuf:"bytes,9,rep,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -788,6 +798,96 @@ func (x *PayloadField) GetValue() *structpb.Value {
 	return nil
 }
 
+func (x *PayloadField) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *PayloadField) GetHelp() string {
+	if x != nil {
+		return x.Help
+	}
+	return ""
+}
+
+func (x *PayloadField) GetMin() float64 {
+	if x != nil && x.Min != nil {
+		return *x.Min
+	}
+	return 0
+}
+
+func (x *PayloadField) GetMax() float64 {
+	if x != nil && x.Max != nil {
+		return *x.Max
+	}
+	return 0
+}
+
+func (x *PayloadField) GetOptions() []*PayloadFieldOption {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// One choice of a select field.
+type PayloadFieldOption struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value that goes into the data bag.
+	Value string `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	// What staff read.
+	Label         string `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayloadFieldOption) Reset() {
+	*x = PayloadFieldOption{}
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayloadFieldOption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayloadFieldOption) ProtoMessage() {}
+
+func (x *PayloadFieldOption) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayloadFieldOption.ProtoReflect.Descriptor instead.
+func (*PayloadFieldOption) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *PayloadFieldOption) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *PayloadFieldOption) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
 // The epilog delivery of one submission.
 type Delivery struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -825,7 +925,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[10]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +937,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[10]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +950,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{10}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Delivery) GetId() int64 {
@@ -977,7 +1077,7 @@ type DeliveryAttempt struct {
 
 func (x *DeliveryAttempt) Reset() {
 	*x = DeliveryAttempt{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1089,7 @@ func (x *DeliveryAttempt) String() string {
 func (*DeliveryAttempt) ProtoMessage() {}
 
 func (x *DeliveryAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[11]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1102,7 @@ func (x *DeliveryAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryAttempt.ProtoReflect.Descriptor instead.
 func (*DeliveryAttempt) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{11}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeliveryAttempt) GetId() int64 {
@@ -1083,7 +1183,7 @@ type ListTicketsRequest struct {
 
 func (x *ListTicketsRequest) Reset() {
 	*x = ListTicketsRequest{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1195,7 @@ func (x *ListTicketsRequest) String() string {
 func (*ListTicketsRequest) ProtoMessage() {}
 
 func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[12]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1208,7 @@ func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{12}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListTicketsRequest) GetQueue() string {
@@ -1162,7 +1262,7 @@ type ListTicketsResponse struct {
 
 func (x *ListTicketsResponse) Reset() {
 	*x = ListTicketsResponse{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1274,7 @@ func (x *ListTicketsResponse) String() string {
 func (*ListTicketsResponse) ProtoMessage() {}
 
 func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[13]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1287,7 @@ func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{13}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListTicketsResponse) GetTickets() []*TicketSummary {
@@ -1242,7 +1342,7 @@ type TicketSummary struct {
 
 func (x *TicketSummary) Reset() {
 	*x = TicketSummary{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[14]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1354,7 @@ func (x *TicketSummary) String() string {
 func (*TicketSummary) ProtoMessage() {}
 
 func (x *TicketSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[14]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1367,7 @@ func (x *TicketSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketSummary.ProtoReflect.Descriptor instead.
 func (*TicketSummary) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{14}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TicketSummary) GetId() int64 {
@@ -1360,7 +1460,7 @@ type QueueCount struct {
 
 func (x *QueueCount) Reset() {
 	*x = QueueCount{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[15]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1472,7 @@ func (x *QueueCount) String() string {
 func (*QueueCount) ProtoMessage() {}
 
 func (x *QueueCount) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[15]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1485,7 @@ func (x *QueueCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueCount.ProtoReflect.Descriptor instead.
 func (*QueueCount) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{15}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *QueueCount) GetQueue() string {
@@ -1419,7 +1519,7 @@ type SubmitInterventionRequest struct {
 
 func (x *SubmitInterventionRequest) Reset() {
 	*x = SubmitInterventionRequest{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[16]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1431,7 +1531,7 @@ func (x *SubmitInterventionRequest) String() string {
 func (*SubmitInterventionRequest) ProtoMessage() {}
 
 func (x *SubmitInterventionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[16]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1444,7 +1544,7 @@ func (x *SubmitInterventionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitInterventionRequest.ProtoReflect.Descriptor instead.
 func (*SubmitInterventionRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{16}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SubmitInterventionRequest) GetTicketNumber() int64 {
@@ -1483,7 +1583,7 @@ type SubmitInterventionResponse struct {
 
 func (x *SubmitInterventionResponse) Reset() {
 	*x = SubmitInterventionResponse{}
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[17]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1595,7 @@ func (x *SubmitInterventionResponse) String() string {
 func (*SubmitInterventionResponse) ProtoMessage() {}
 
 func (x *SubmitInterventionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_tickets_proto_msgTypes[17]
+	mi := &file_tickiti_v1_tickets_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1608,7 @@ func (x *SubmitInterventionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitInterventionResponse.ProtoReflect.Descriptor instead.
 func (*SubmitInterventionResponse) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{17}
+	return file_tickiti_v1_tickets_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SubmitInterventionResponse) GetResponseId() int64 {
@@ -1591,12 +1691,22 @@ const file_tickiti_v1_tickets_proto_rawDesc = "" +
 	"\x04data\x18\x06 \x01(\v2\x17.google.protobuf.StructR\x04data\x12)\n" +
 	"\x10remote_reference\x18\a \x01(\tR\x0fremoteReference\x12%\n" +
 	"\x0eremote_message\x18\b \x01(\tR\rremoteMessage\x120\n" +
-	"\bdelivery\x18\t \x01(\v2\x14.tickiti.v1.DeliveryR\bdelivery\"z\n" +
+	"\bdelivery\x18\t \x01(\v2\x14.tickiti.v1.DeliveryR\bdelivery\"\xa2\x02\n" +
 	"\fPayloadField\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x03 \x01(\tR\x05label\x12,\n" +
-	"\x05value\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x05value\"\x9a\x04\n" +
+	"\x05value\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12\x1a\n" +
+	"\brequired\x18\x05 \x01(\bR\brequired\x12\x12\n" +
+	"\x04help\x18\x06 \x01(\tR\x04help\x12\x15\n" +
+	"\x03min\x18\a \x01(\x01H\x00R\x03min\x88\x01\x01\x12\x15\n" +
+	"\x03max\x18\b \x01(\x01H\x01R\x03max\x88\x01\x01\x128\n" +
+	"\aoptions\x18\t \x03(\v2\x1e.tickiti.v1.PayloadFieldOptionR\aoptionsB\x06\n" +
+	"\x04_minB\x06\n" +
+	"\x04_max\"@\n" +
+	"\x12PayloadFieldOption\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"\x9a\x04\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1f\n" +
 	"\vdelivery_id\x18\x02 \x01(\tR\n" +
@@ -1692,7 +1802,7 @@ func file_tickiti_v1_tickets_proto_rawDescGZIP() []byte {
 	return file_tickiti_v1_tickets_proto_rawDescData
 }
 
-var file_tickiti_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_tickiti_v1_tickets_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_tickiti_v1_tickets_proto_goTypes = []any{
 	(*CreateTicketRequest)(nil),        // 0: tickiti.v1.CreateTicketRequest
 	(*TicketData)(nil),                 // 1: tickiti.v1.TicketData
@@ -1704,59 +1814,61 @@ var file_tickiti_v1_tickets_proto_goTypes = []any{
 	(*Author)(nil),                     // 7: tickiti.v1.Author
 	(*InterventionPayload)(nil),        // 8: tickiti.v1.InterventionPayload
 	(*PayloadField)(nil),               // 9: tickiti.v1.PayloadField
-	(*Delivery)(nil),                   // 10: tickiti.v1.Delivery
-	(*DeliveryAttempt)(nil),            // 11: tickiti.v1.DeliveryAttempt
-	(*ListTicketsRequest)(nil),         // 12: tickiti.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),        // 13: tickiti.v1.ListTicketsResponse
-	(*TicketSummary)(nil),              // 14: tickiti.v1.TicketSummary
-	(*QueueCount)(nil),                 // 15: tickiti.v1.QueueCount
-	(*SubmitInterventionRequest)(nil),  // 16: tickiti.v1.SubmitInterventionRequest
-	(*SubmitInterventionResponse)(nil), // 17: tickiti.v1.SubmitInterventionResponse
-	(*structpb.Struct)(nil),            // 18: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
-	(*structpb.Value)(nil),             // 20: google.protobuf.Value
-	(*durationpb.Duration)(nil),        // 21: google.protobuf.Duration
+	(*PayloadFieldOption)(nil),         // 10: tickiti.v1.PayloadFieldOption
+	(*Delivery)(nil),                   // 11: tickiti.v1.Delivery
+	(*DeliveryAttempt)(nil),            // 12: tickiti.v1.DeliveryAttempt
+	(*ListTicketsRequest)(nil),         // 13: tickiti.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),        // 14: tickiti.v1.ListTicketsResponse
+	(*TicketSummary)(nil),              // 15: tickiti.v1.TicketSummary
+	(*QueueCount)(nil),                 // 16: tickiti.v1.QueueCount
+	(*SubmitInterventionRequest)(nil),  // 17: tickiti.v1.SubmitInterventionRequest
+	(*SubmitInterventionResponse)(nil), // 18: tickiti.v1.SubmitInterventionResponse
+	(*structpb.Struct)(nil),            // 19: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 20: google.protobuf.Timestamp
+	(*structpb.Value)(nil),             // 21: google.protobuf.Value
+	(*durationpb.Duration)(nil),        // 22: google.protobuf.Duration
 }
 var file_tickiti_v1_tickets_proto_depIdxs = []int32{
 	1,  // 0: tickiti.v1.CreateTicketRequest.data:type_name -> tickiti.v1.TicketData
-	18, // 1: tickiti.v1.TicketData.data:type_name -> google.protobuf.Struct
+	19, // 1: tickiti.v1.TicketData.data:type_name -> google.protobuf.Struct
 	5,  // 2: tickiti.v1.Ticket.originator:type_name -> tickiti.v1.Contact
 	6,  // 3: tickiti.v1.Ticket.responses:type_name -> tickiti.v1.Response
 	8,  // 4: tickiti.v1.Ticket.intervention:type_name -> tickiti.v1.InterventionPayload
-	19, // 5: tickiti.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	19, // 6: tickiti.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	20, // 5: tickiti.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	20, // 6: tickiti.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 7: tickiti.v1.Response.author:type_name -> tickiti.v1.Author
-	19, // 8: tickiti.v1.Response.create_time:type_name -> google.protobuf.Timestamp
+	20, // 8: tickiti.v1.Response.create_time:type_name -> google.protobuf.Timestamp
 	9,  // 9: tickiti.v1.InterventionPayload.fields:type_name -> tickiti.v1.PayloadField
-	18, // 10: tickiti.v1.InterventionPayload.data:type_name -> google.protobuf.Struct
-	10, // 11: tickiti.v1.InterventionPayload.delivery:type_name -> tickiti.v1.Delivery
-	20, // 12: tickiti.v1.PayloadField.value:type_name -> google.protobuf.Value
-	19, // 13: tickiti.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	19, // 14: tickiti.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	19, // 15: tickiti.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	11, // 16: tickiti.v1.Delivery.attempt_log:type_name -> tickiti.v1.DeliveryAttempt
-	19, // 17: tickiti.v1.DeliveryAttempt.start_time:type_name -> google.protobuf.Timestamp
-	21, // 18: tickiti.v1.DeliveryAttempt.duration:type_name -> google.protobuf.Duration
-	14, // 19: tickiti.v1.ListTicketsResponse.tickets:type_name -> tickiti.v1.TicketSummary
-	15, // 20: tickiti.v1.ListTicketsResponse.queue_counts:type_name -> tickiti.v1.QueueCount
-	5,  // 21: tickiti.v1.TicketSummary.originator:type_name -> tickiti.v1.Contact
-	19, // 22: tickiti.v1.TicketSummary.create_time:type_name -> google.protobuf.Timestamp
-	19, // 23: tickiti.v1.TicketSummary.update_time:type_name -> google.protobuf.Timestamp
-	18, // 24: tickiti.v1.SubmitInterventionRequest.data:type_name -> google.protobuf.Struct
-	10, // 25: tickiti.v1.SubmitInterventionResponse.delivery:type_name -> tickiti.v1.Delivery
-	0,  // 26: tickiti.v1.TicketService.CreateTicket:input_type -> tickiti.v1.CreateTicketRequest
-	3,  // 27: tickiti.v1.TicketService.GetTicket:input_type -> tickiti.v1.GetTicketRequest
-	12, // 28: tickiti.v1.TicketService.ListTickets:input_type -> tickiti.v1.ListTicketsRequest
-	16, // 29: tickiti.v1.TicketService.SubmitIntervention:input_type -> tickiti.v1.SubmitInterventionRequest
-	2,  // 30: tickiti.v1.TicketService.CreateTicket:output_type -> tickiti.v1.CreateTicketResponse
-	4,  // 31: tickiti.v1.TicketService.GetTicket:output_type -> tickiti.v1.Ticket
-	13, // 32: tickiti.v1.TicketService.ListTickets:output_type -> tickiti.v1.ListTicketsResponse
-	17, // 33: tickiti.v1.TicketService.SubmitIntervention:output_type -> tickiti.v1.SubmitInterventionResponse
-	30, // [30:34] is the sub-list for method output_type
-	26, // [26:30] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	19, // 10: tickiti.v1.InterventionPayload.data:type_name -> google.protobuf.Struct
+	11, // 11: tickiti.v1.InterventionPayload.delivery:type_name -> tickiti.v1.Delivery
+	21, // 12: tickiti.v1.PayloadField.value:type_name -> google.protobuf.Value
+	10, // 13: tickiti.v1.PayloadField.options:type_name -> tickiti.v1.PayloadFieldOption
+	20, // 14: tickiti.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	20, // 15: tickiti.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	20, // 16: tickiti.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	12, // 17: tickiti.v1.Delivery.attempt_log:type_name -> tickiti.v1.DeliveryAttempt
+	20, // 18: tickiti.v1.DeliveryAttempt.start_time:type_name -> google.protobuf.Timestamp
+	22, // 19: tickiti.v1.DeliveryAttempt.duration:type_name -> google.protobuf.Duration
+	15, // 20: tickiti.v1.ListTicketsResponse.tickets:type_name -> tickiti.v1.TicketSummary
+	16, // 21: tickiti.v1.ListTicketsResponse.queue_counts:type_name -> tickiti.v1.QueueCount
+	5,  // 22: tickiti.v1.TicketSummary.originator:type_name -> tickiti.v1.Contact
+	20, // 23: tickiti.v1.TicketSummary.create_time:type_name -> google.protobuf.Timestamp
+	20, // 24: tickiti.v1.TicketSummary.update_time:type_name -> google.protobuf.Timestamp
+	19, // 25: tickiti.v1.SubmitInterventionRequest.data:type_name -> google.protobuf.Struct
+	11, // 26: tickiti.v1.SubmitInterventionResponse.delivery:type_name -> tickiti.v1.Delivery
+	0,  // 27: tickiti.v1.TicketService.CreateTicket:input_type -> tickiti.v1.CreateTicketRequest
+	3,  // 28: tickiti.v1.TicketService.GetTicket:input_type -> tickiti.v1.GetTicketRequest
+	13, // 29: tickiti.v1.TicketService.ListTickets:input_type -> tickiti.v1.ListTicketsRequest
+	17, // 30: tickiti.v1.TicketService.SubmitIntervention:input_type -> tickiti.v1.SubmitInterventionRequest
+	2,  // 31: tickiti.v1.TicketService.CreateTicket:output_type -> tickiti.v1.CreateTicketResponse
+	4,  // 32: tickiti.v1.TicketService.GetTicket:output_type -> tickiti.v1.Ticket
+	14, // 33: tickiti.v1.TicketService.ListTickets:output_type -> tickiti.v1.ListTicketsResponse
+	18, // 34: tickiti.v1.TicketService.SubmitIntervention:output_type -> tickiti.v1.SubmitInterventionResponse
+	31, // [31:35] is the sub-list for method output_type
+	27, // [27:31] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_tickiti_v1_tickets_proto_init() }
@@ -1765,13 +1877,14 @@ func file_tickiti_v1_tickets_proto_init() {
 		return
 	}
 	file_tickiti_v1_options_proto_init()
+	file_tickiti_v1_tickets_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickiti_v1_tickets_proto_rawDesc), len(file_tickiti_v1_tickets_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -89,6 +89,9 @@ func TestConsoleDecide(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("f0"), "95"),
 			chromedp.Click(chromedp.ID("f1")),
 			chromedp.SendKeys(chromedp.ID("content"), "Approved."),
+		)
+		b.screenshot("decide") // docs/console.png is the SQLite one
+		b.do("submit",
 			chromedp.Click(chromedp.ID("submit-decision")),
 			chromedp.WaitVisible(chromedp.CSS(`#delivery-state[data-state="pending"]`)),
 		)
@@ -116,6 +119,12 @@ func TestConsoleDecide(t *testing.T) {
 			t.Errorf("audit on the staff note = %q", got)
 		}
 		b.screenshot("completed")
+		// On a phone the page is one column and nothing overflows sideways.
+		b.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("the page is %d px wide on a 390 px phone", w)
+		}
+		b.screenshot("phone")
 
 		// The remote got the decision with the contract's JSON types.
 		calls := f.remote.received()

@@ -46,6 +46,9 @@ type Config struct {
 	// HTTP requests: set it when a proxy terminates TLS in front of Tickiti.
 	// Requests that arrive over TLS get a Secure cookie anyway.
 	SecureCookies bool
+	// Command is how the operator runs the CLI ("./bin/tickiti"), for the
+	// hints the server logs; "tickiti" when empty.
+	Command string
 	// Version names this build (in the epilog User-Agent).
 	Version string
 	Logger  *slog.Logger
@@ -214,8 +217,12 @@ func (s *Server) consoleHint(ctx context.Context) {
 	if err != nil || ok {
 		return
 	}
-	s.log.Warn("no console user yet: create one with: " +
-		"tickiti user create --email you@example.com --name You --role admin --password-stdin")
+	cmd := s.cfg.Command
+	if cmd == "" {
+		cmd = "tickiti"
+	}
+	s.log.Warn("no console user yet: create one with: echo 'choose-a-password' | " + cmd +
+		" user create --email you@example.com --name You --role admin --password-stdin")
 }
 
 // janitor forgets expired idempotency keys and console sessions every hour.

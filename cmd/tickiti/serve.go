@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ func newServe() *cobra.Command {
 			cfg.MaxBody, _ = f.GetInt64("max-body")
 			cfg.IdempotencyTTL, _ = f.GetDuration("idempotency-ttl")
 			cfg.SecureCookies, _ = f.GetBool("secure-cookies")
+			cfg.Command = cliName()
 			cfg.Delivery.Schedule, _ = f.GetDurationSlice("retry-schedule")
 			cfg.Delivery.Lease, _ = f.GetDuration("delivery-lease")
 			cfg.Delivery.Poll, _ = f.GetDuration("delivery-poll")
@@ -67,4 +69,15 @@ func checkSchedule(s []time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// cliName is how the operator ran this binary, for the hints the server
+// logs: "./bin/tickiti" after `make run`, "tickiti" when that is not known
+// (go run builds into a temporary folder).
+func cliName() string {
+	name := os.Args[0]
+	if name == "" || strings.Contains(name, "go-build") {
+		return "tickiti"
+	}
+	return name
 }

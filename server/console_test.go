@@ -419,3 +419,53 @@ func TestConsoleAdminSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleFollowUp: the remote refuses the decision; staff see its
+// message and the attempt, and send the same decision again, which the
+// remote then confirms.
+func TestConsoleFollowUp(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url, func(n int, c call) (int, string) {
+			if n == 1 {
+				return http.StatusOK, `{"ok": false, "message": "Price <b>too low</b> for this customer."}`
+			}
+			return finalAnswer(n, c)
+		})
+		f.withPassword(t)
+		f.mustCreate(t)
+
+		b := newBrowser(t)
+		b.do("open the ticket", chromedp.Navigate(f.srv.base+"/tickets/100001"))
+		b.signIn("alice@tickiti.test", alicePassword, "#decision")
+		b.do("submit, and see the refusal",
+			chromedp.Click(chromedp.ID("f1")),
+			chromedp.Click(chromedp.ID("submit-decision")),
+			chromedp.WaitVisible(chromedp.CSS(`#delivery-state[data-state="refused"]`)),
+			chromedp.WaitVisible(chromedp.ID("redeliver")),
+		)
+		if got := b.text("#remote-message"); got != "Price <b>too low</b> for this customer." {
+			t.Errorf("remote message = %q", got)
+		}
+		if got := b.text("details.attempts"); !strings.Contains(got, "refused") || !strings.Contains(got, "200") {
+			t.Errorf("attempt log = %q", got)
+		}
+		// The decision went back to staff: the form is there again.
+		if got := b.text("#intervention-status"); got != "open" {
+			t.Errorf("status after refusal = %q", got)
+		}
+		b.screenshot("refused")
+		b.do("send it again",
+			chromedp.Click(chromedp.ID("redeliver")),
+			chromedp.WaitVisible(chromedp.CSS(`#delivery-state[data-state="completed"]`)),
+		)
+		if got := b.text("#intervention-status"); got != "completed" {
+			t.Errorf("status = %q", got)
+		}
+		if n := len(f.remote.received()); n != 2 {
+			t.Errorf("the remote got %d calls", n)
+		}
+		if n := b.dialogs.Load(); n != 0 {
+			t.Errorf("%d dialogs opened", n)
+		}
+	})
+}

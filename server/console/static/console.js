@@ -23,7 +23,11 @@
           tpl.innerHTML = html.trim();
           var fresh = tpl.content.firstElementChild;
           var current = document.getElementById("live");
+          // Keep keyboard focus on the same control across the swap.
+          var focused = document.activeElement && current && current.contains(document.activeElement) ? document.activeElement.id : "";
           if (fresh && current) current.replaceWith(fresh);
+          var again = focused && document.getElementById(focused);
+          if (again) again.focus();
           follow();
         })
         .catch(function (err) {

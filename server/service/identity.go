@@ -226,6 +226,11 @@ func (s *Service) UpdateUser(ctx context.Context, p *auth.Principal, u *v1.User,
 		if setActive {
 			changes = changed(changes, "active", old.Active, u.GetActive())
 			upd.SetActive(u.GetActive())
+			if old.Active && !u.GetActive() {
+				if err := endSessions(ctx, tx, old.ID); err != nil {
+					return err
+				}
+			}
 		}
 		if len(changes) == 0 {
 			out = old // nothing changes, nothing to record
@@ -256,6 +261,9 @@ func (s *Service) DeactivateUser(ctx context.Context, p *auth.Principal, id int6
 			return nil
 		}
 		if out, err = tx.User.UpdateOne(old).SetActive(false).Save(ctx); err != nil {
+			return err
+		}
+		if err := endSessions(ctx, tx, old.ID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, p, auditUser, old.Email, "deactivate", schema.AuditChange{Field: "active", Old: true, New: false})

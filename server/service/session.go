@@ -172,3 +172,11 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int, error) {
 func (s *Service) HasConsoleUser(ctx context.Context) (bool, error) {
 	return s.db.User.Query().Where(user.Active(true), user.PasswordHashNEQ("")).Exist(ctx)
 }
+
+// endSessions signs a user out everywhere, so that a deactivated user's
+// console sessions end with the deactivation rather than at their next use
+// (which a later reactivation would otherwise revive).
+func endSessions(ctx context.Context, tx *ent.Tx, userID int) error {
+	_, err := tx.Session.Delete().Where(session.UserID(userID)).Exec(ctx)
+	return err
+}

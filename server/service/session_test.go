@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
 	"github.com/tickiti/tickiti/ent/session"
+	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
 	"github.com/tickiti/tickiti/server/auth"
 	"github.com/tickiti/tickiti/server/dbtest"
 	"github.com/tickiti/tickiti/server/service"
@@ -129,4 +132,48 @@ func TestPasswordHash(t *testing.T) {
 			t.Errorf("%q matched", bad)
 		}
 	}
+}
+
+// TestDeactivationEndsSessions: deactivating a user ends their console
+// sessions at once; reactivating does not bring them back.
+func TestDeactivationEndsSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		svc := service.New(dbtest.Open(t, url), service.Options{})
+		u, err := svc.CreateUser(ctx, nil, "sam@example.com", "Sam", "staff")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SetPassword(ctx, "sam@example.com", "long enough"); err != nil {
+			t.Fatal(err)
+		}
+		viaDeactivate, _, err := svc.SignIn(ctx, "sam@example.com", "long enough")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.DeactivateUser(ctx, nil, int64(u.ID)); err != nil {
+			t.Fatal(err)
+		}
+		reactivate := &v1.User{Id: int64(u.ID), Active: true}
+		if _, err := svc.UpdateUser(ctx, nil, reactivate, &fieldmaskpb.FieldMask{Paths: []string{"active"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Session(ctx, viaDeactivate); err == nil {
+			t.Error("a session from before the deactivation works after reactivation")
+		}
+		viaUpdate, _, err := svc.SignIn(ctx, "sam@example.com", "long enough")
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := &v1.User{Id: int64(u.ID), Active: false}
+		if _, err := svc.UpdateUser(ctx, nil, off, &fieldmaskpb.FieldMask{Paths: []string{"active"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.UpdateUser(ctx, nil, reactivate, &fieldmaskpb.FieldMask{Paths: []string{"active"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Session(ctx, viaUpdate); err == nil {
+			t.Error("a session from before active=false works after reactivation")
+		}
+	})
 }

@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
 	"github.com/tickiti/tickiti/server/dbtest"
@@ -168,6 +171,32 @@ func TestCreateTicketOverGRPC(t *testing.T) {
 		if err != nil || again.GetTicketId() != resp.GetTicketId() || header.Get("idempotent-replayed")[0] != "true" {
 			t.Errorf("replay: %v %v %v", again, err, header)
 		}
+		// Errors carry google.rpc details: the reason and the fields.
+		bad := &v1.CreateTicketRequest{OriginatorEmailAddress: "nope", Intervention: "discount_request", Uid: "grpc-2",
+			Data: &v1.TicketData{Data: mustStruct(t, map[string]any{"accept": "yes"})}}
+		_, err = client.CreateTicket(metadata.AppendToOutgoingContext(context.Background(),
+			"authorization", "Bearer "+f.createToken, "idempotency-key", "grpc-key-2"), bad)
+		st := status.Convert(err)
+		var reason string
+		fields := map[string]bool{}
+		for _, d := range st.Details() {
+			switch d := d.(type) {
+			case *errdetails.ErrorInfo:
+				reason = d.GetReason() + "@" + d.GetDomain()
+			case *errdetails.BadRequest:
+				for _, v := range d.GetFieldViolations() {
+					fields[v.GetField()] = true
+				}
+			}
+		}
+		if st.Code() != codes.InvalidArgument || reason != "VALIDATION_FAILED@tickiti.io" || !fields["originator_email_address"] {
+			t.Errorf("validation error over gRPC: %v, reason %q, fields %v", st, reason, fields)
+		}
+		_, err = client.CreateTicket(context.Background(), req)
+		if status.Code(err) != codes.Unauthenticated {
+			t.Errorf("no credentials over gRPC: %v", err)
+		}
+
 		// The same staff read works over REST.
 		if v := f.ticket(t, 100001); v.Data.Intervention.Data["currency"] != "EUR" {
 			t.Errorf("ticket over REST: %+v", v.Data.Intervention)

@@ -140,6 +140,9 @@ var mxCases = map[string]mxCase{
 	"/tickiti.v1.InterventionService/RotateRemoteToken": {req: func(t *testing.T, e *mxEnv) string {
 		return fmt.Sprintf(`{"name": %q}`, e.intervention(t, false))
 	}},
+	"/tickiti.v1.InterventionService/RotateSigningSecret": {req: func(t *testing.T, e *mxEnv) string {
+		return fmt.Sprintf(`{"name": %q, "overlap": "3600s"}`, e.intervention(t, false))
+	}},
 	// TemplateService
 	"/tickiti.v1.TemplateService/GetTemplate": {req: func(t *testing.T, e *mxEnv) string {
 		return `{"identifier": "discount_request.private"}`

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/tickiti/tickiti/ent/auditevent"
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/pkg/webhook"
 	"github.com/tickiti/tickiti/server/auth"
 	"github.com/tickiti/tickiti/server/dbtest"
 )
@@ -509,6 +511,52 @@ func TestSettingsGRPC(t *testing.T) {
 		}
 		if _, err := ivs.DisableIntervention(as(reader), &v1.DisableInterventionRequest{Name: "discount_request"}); status.Code(err) != codes.PermissionDenied {
 			t.Errorf("workflow:read disable: %v", err)
+		}
+	})
+}
+
+// TestSettingsRotateSigningSecret: an admin turns signing on over REST; the
+// secret is shown once and the next epilog call verifies with it.
+func TestSettingsRotateSigningSecret(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dburl string) {
+		f := newFixture(t, dburl, finalAnswer)
+		admin := settingsAdmin(t, f)
+
+		var rotated struct {
+			Intervention  map[string]any `json:"intervention"`
+			SigningSecret string         `json:"signing_secret"`
+		}
+		f.wf(t, admin, "POST", "/api/v1/interventions/discount_request:rotateSigningSecret", `{"overlap": "3600s"}`, 200, &rotated)
+		secret := rotated.SigningSecret
+		if !strings.HasPrefix(secret, "whsec_") || rotated.Intervention["signing_secret_set"] != true {
+			t.Fatalf("rotate = %+v", rotated)
+		}
+		if b := f.wf(t, admin, "GET", "/api/v1/interventions/discount_request", "", 200, nil); strings.Contains(string(b), secret) {
+			t.Errorf("GET shows the secret: %s", b)
+		}
+		f.wf(t, admin, "POST", "/api/v1/interventions/discount_request:rotateSigningSecret", `{"overlap": "-1s"}`, 422, nil)
+
+		f.mustCreate(t)
+		if code, body := f.submit(t, "100001", `{"data": {"accept": true}}`); code != http.StatusOK {
+			t.Fatalf("submit: %d %s", code, body)
+		}
+		f.waitFor(t, 100001, "completion", func(v ticketView) bool { return v.Data.Intervention.Status == "completed" })
+		c := f.remote.received()[0]
+		if err := webhook.Verify(secret, c.header, c.body, time.Minute); err != nil {
+			t.Errorf("signature: %v (headers %v)", err, c.header)
+		}
+		var events struct {
+			AuditEvents []struct {
+				Action  string `json:"action"`
+				Changes []struct {
+					Old, New any
+				} `json:"changes"`
+			} `json:"audit_events"`
+		}
+		auditor := newToken(t, f.db, nil, auth.WorkflowRead)
+		b := f.wf(t, auditor, "GET", "/api/v1/audit_events?resource=intervention", "", 200, &events)
+		if strings.Contains(string(b), secret) || len(events.AuditEvents) == 0 || events.AuditEvents[0].Action != "rotate_signing_secret" {
+			t.Errorf("audit: %s", b)
 		}
 	})
 }

@@ -51,6 +51,18 @@ func (h *Interventions) DisableIntervention(ctx context.Context, req *v1.Disable
 	return h.svc.SetInterventionEnabled(ctx, auth.From(ctx), req.GetName(), false)
 }
 
+func (h *Interventions) RotateSigningSecret(ctx context.Context, req *v1.RotateSigningSecretRequest) (*v1.RotateSigningSecretResponse, error) {
+	secret, err := h.svc.RotateSigningSecret(ctx, auth.From(ctx), req.GetName(), req.GetOverlap().AsDuration())
+	if err != nil {
+		return nil, err
+	}
+	iv, err := h.svc.GetIntervention(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &v1.RotateSigningSecretResponse{Intervention: iv, SigningSecret: secret}, nil
+}
+
 func (h *Interventions) RotateRemoteToken(ctx context.Context, req *v1.RotateRemoteTokenRequest) (*v1.RotateRemoteTokenResponse, error) {
 	return h.svc.RotateRemoteToken(ctx, auth.From(ctx), req.GetName())
 }

@@ -485,8 +485,8 @@ func interventionProto(iv *ent.Intervention) *v1.Intervention {
 	out := &v1.Intervention{
 		Name: iv.Name, Title: iv.Title, Enabled: iv.Enabled, RemoteEnabled: iv.RemoteEnabled,
 		RemoteEpilogUrl: iv.RemoteEpilogURL, RemoteTimeout: durationpb.New(time.Duration(iv.RemoteTimeoutSeconds) * time.Second),
-		RemoteTokenSet: iv.RemoteToken != "",
-		CreateTime:     timestamppb.New(iv.CreatedAt), UpdateTime: timestamppb.New(iv.UpdatedAt),
+		RemoteTokenSet: iv.RemoteToken != "", SigningSecretSet: iv.SigningSecret != "",
+		CreateTime: timestamppb.New(iv.CreatedAt), UpdateTime: timestamppb.New(iv.UpdatedAt),
 	}
 	if q := iv.Edges.Queue; q != nil {
 		out.Queue = q.Name

@@ -54,6 +54,9 @@ type Intervention struct {
 	// Whether the intervention has a remote bearer token. The token itself is
 	// shown only by RotateRemoteToken.
 	RemoteTokenSet bool `protobuf:"varint,8,opt,name=remote_token_set,json=remoteTokenSet,proto3" json:"remote_token_set,omitempty"`
+	// True when epilog calls are signed (Standard Webhooks); the secret is
+	// shown only by RotateSigningSecret.
+	SigningSecretSet bool `protobuf:"varint,12,opt,name=signing_secret_set,json=signingSecretSet,proto3" json:"signing_secret_set,omitempty"`
 	// The UI fields staff see on a ticket, in order. An update replaces the
 	// whole list.
 	Fields []*UIField `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
@@ -147,6 +150,13 @@ func (x *Intervention) GetRemoteTimeout() *durationpb.Duration {
 func (x *Intervention) GetRemoteTokenSet() bool {
 	if x != nil {
 		return x.RemoteTokenSet
+	}
+	return false
+}
+
+func (x *Intervention) GetSigningSecretSet() bool {
+	if x != nil {
+		return x.SigningSecretSet
 	}
 	return false
 }
@@ -860,6 +870,117 @@ func (x *RotateRemoteTokenResponse) GetRemoteToken() string {
 	return ""
 }
 
+// The request of RotateSigningSecret.
+type RotateSigningSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The intervention name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How long the previous secret keeps signing beside the new one; zero
+	// (the default) retires it at once.
+	Overlap       *durationpb.Duration `protobuf:"bytes,2,opt,name=overlap,proto3" json:"overlap,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateSigningSecretRequest) Reset() {
+	*x = RotateSigningSecretRequest{}
+	mi := &file_tickiti_v1_settings_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSigningSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSigningSecretRequest) ProtoMessage() {}
+
+func (x *RotateSigningSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_settings_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSigningSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateSigningSecretRequest) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RotateSigningSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RotateSigningSecretRequest) GetOverlap() *durationpb.Duration {
+	if x != nil {
+		return x.Overlap
+	}
+	return nil
+}
+
+// The answer of RotateSigningSecret.
+type RotateSigningSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The intervention after the rotation.
+	Intervention *Intervention `protobuf:"bytes,1,opt,name=intervention,proto3" json:"intervention,omitempty"`
+	// The new signing secret. It cannot be shown again.
+	SigningSecret string `protobuf:"bytes,2,opt,name=signing_secret,json=signingSecret,proto3" json:"signing_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateSigningSecretResponse) Reset() {
+	*x = RotateSigningSecretResponse{}
+	mi := &file_tickiti_v1_settings_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSigningSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSigningSecretResponse) ProtoMessage() {}
+
+func (x *RotateSigningSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tickiti_v1_settings_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSigningSecretResponse.ProtoReflect.Descriptor instead.
+func (*RotateSigningSecretResponse) Descriptor() ([]byte, []int) {
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RotateSigningSecretResponse) GetIntervention() *Intervention {
+	if x != nil {
+		return x.Intervention
+	}
+	return nil
+}
+
+func (x *RotateSigningSecretResponse) GetSigningSecret() string {
+	if x != nil {
+		return x.SigningSecret
+	}
+	return ""
+}
+
 // A Mustache template.
 type Template struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -879,7 +1000,7 @@ type Template struct {
 
 func (x *Template) Reset() {
 	*x = Template{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[13]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1012,7 @@ func (x *Template) String() string {
 func (*Template) ProtoMessage() {}
 
 func (x *Template) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[13]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1025,7 @@ func (x *Template) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Template.ProtoReflect.Descriptor instead.
 func (*Template) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{13}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Template) GetIdentifier() string {
@@ -946,7 +1067,7 @@ type GetTemplateRequest struct {
 
 func (x *GetTemplateRequest) Reset() {
 	*x = GetTemplateRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[14]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -958,7 +1079,7 @@ func (x *GetTemplateRequest) String() string {
 func (*GetTemplateRequest) ProtoMessage() {}
 
 func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[14]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -971,7 +1092,7 @@ func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTemplateRequest.ProtoReflect.Descriptor instead.
 func (*GetTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{14}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetTemplateRequest) GetIdentifier() string {
@@ -997,7 +1118,7 @@ type ListTemplatesRequest struct {
 
 func (x *ListTemplatesRequest) Reset() {
 	*x = ListTemplatesRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[15]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1130,7 @@ func (x *ListTemplatesRequest) String() string {
 func (*ListTemplatesRequest) ProtoMessage() {}
 
 func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[15]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1143,7 @@ func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesRequest.ProtoReflect.Descriptor instead.
 func (*ListTemplatesRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{15}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListTemplatesRequest) GetIntervention() string {
@@ -1059,7 +1180,7 @@ type ListTemplatesResponse struct {
 
 func (x *ListTemplatesResponse) Reset() {
 	*x = ListTemplatesResponse{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[16]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1192,7 @@ func (x *ListTemplatesResponse) String() string {
 func (*ListTemplatesResponse) ProtoMessage() {}
 
 func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[16]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1205,7 @@ func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesResponse.ProtoReflect.Descriptor instead.
 func (*ListTemplatesResponse) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{16}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListTemplatesResponse) GetTemplates() []*Template {
@@ -1112,7 +1233,7 @@ type CreateTemplateRequest struct {
 
 func (x *CreateTemplateRequest) Reset() {
 	*x = CreateTemplateRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[17]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1245,7 @@ func (x *CreateTemplateRequest) String() string {
 func (*CreateTemplateRequest) ProtoMessage() {}
 
 func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[17]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1258,7 @@ func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTemplateRequest.ProtoReflect.Descriptor instead.
 func (*CreateTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{17}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateTemplateRequest) GetTemplate() *Template {
@@ -1162,7 +1283,7 @@ type UpdateTemplateRequest struct {
 
 func (x *UpdateTemplateRequest) Reset() {
 	*x = UpdateTemplateRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[18]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1295,7 @@ func (x *UpdateTemplateRequest) String() string {
 func (*UpdateTemplateRequest) ProtoMessage() {}
 
 func (x *UpdateTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[18]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1308,7 @@ func (x *UpdateTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTemplateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{18}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateTemplateRequest) GetTemplate() *Template {
@@ -1215,7 +1336,7 @@ type DeleteTemplateRequest struct {
 
 func (x *DeleteTemplateRequest) Reset() {
 	*x = DeleteTemplateRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[19]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1348,7 @@ func (x *DeleteTemplateRequest) String() string {
 func (*DeleteTemplateRequest) ProtoMessage() {}
 
 func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[19]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1361,7 @@ func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTemplateRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{19}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteTemplateRequest) GetIdentifier() string {
@@ -1266,7 +1387,7 @@ type RenderTemplateRequest struct {
 
 func (x *RenderTemplateRequest) Reset() {
 	*x = RenderTemplateRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[20]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1399,7 @@ func (x *RenderTemplateRequest) String() string {
 func (*RenderTemplateRequest) ProtoMessage() {}
 
 func (x *RenderTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[20]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1412,7 @@ func (x *RenderTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderTemplateRequest.ProtoReflect.Descriptor instead.
 func (*RenderTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{20}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RenderTemplateRequest) GetIdentifier() string {
@@ -1326,7 +1447,7 @@ type RenderTemplateResponse struct {
 
 func (x *RenderTemplateResponse) Reset() {
 	*x = RenderTemplateResponse{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[21]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1459,7 @@ func (x *RenderTemplateResponse) String() string {
 func (*RenderTemplateResponse) ProtoMessage() {}
 
 func (x *RenderTemplateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[21]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1472,7 @@ func (x *RenderTemplateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderTemplateResponse.ProtoReflect.Descriptor instead.
 func (*RenderTemplateResponse) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{21}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RenderTemplateResponse) GetText() string {
@@ -1379,7 +1500,7 @@ type Queue struct {
 
 func (x *Queue) Reset() {
 	*x = Queue{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[22]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1512,7 @@ func (x *Queue) String() string {
 func (*Queue) ProtoMessage() {}
 
 func (x *Queue) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[22]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1525,7 @@ func (x *Queue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queue.ProtoReflect.Descriptor instead.
 func (*Queue) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{22}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Queue) GetName() string {
@@ -1446,7 +1567,7 @@ type GetQueueRequest struct {
 
 func (x *GetQueueRequest) Reset() {
 	*x = GetQueueRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[23]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1458,7 +1579,7 @@ func (x *GetQueueRequest) String() string {
 func (*GetQueueRequest) ProtoMessage() {}
 
 func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[23]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1471,7 +1592,7 @@ func (x *GetQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQueueRequest.ProtoReflect.Descriptor instead.
 func (*GetQueueRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{23}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetQueueRequest) GetName() string {
@@ -1494,7 +1615,7 @@ type ListQueuesRequest struct {
 
 func (x *ListQueuesRequest) Reset() {
 	*x = ListQueuesRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[24]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1627,7 @@ func (x *ListQueuesRequest) String() string {
 func (*ListQueuesRequest) ProtoMessage() {}
 
 func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[24]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1640,7 @@ func (x *ListQueuesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesRequest.ProtoReflect.Descriptor instead.
 func (*ListQueuesRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{24}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListQueuesRequest) GetPageSize() int32 {
@@ -1549,7 +1670,7 @@ type ListQueuesResponse struct {
 
 func (x *ListQueuesResponse) Reset() {
 	*x = ListQueuesResponse{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[25]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1682,7 @@ func (x *ListQueuesResponse) String() string {
 func (*ListQueuesResponse) ProtoMessage() {}
 
 func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[25]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1695,7 @@ func (x *ListQueuesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQueuesResponse.ProtoReflect.Descriptor instead.
 func (*ListQueuesResponse) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{25}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListQueuesResponse) GetQueues() []*Queue {
@@ -1602,7 +1723,7 @@ type CreateQueueRequest struct {
 
 func (x *CreateQueueRequest) Reset() {
 	*x = CreateQueueRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[26]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1735,7 @@ func (x *CreateQueueRequest) String() string {
 func (*CreateQueueRequest) ProtoMessage() {}
 
 func (x *CreateQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[26]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1748,7 @@ func (x *CreateQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueueRequest.ProtoReflect.Descriptor instead.
 func (*CreateQueueRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{26}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateQueueRequest) GetQueue() *Queue {
@@ -1654,7 +1775,7 @@ type UpdateQueueRequest struct {
 
 func (x *UpdateQueueRequest) Reset() {
 	*x = UpdateQueueRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[27]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1787,7 @@ func (x *UpdateQueueRequest) String() string {
 func (*UpdateQueueRequest) ProtoMessage() {}
 
 func (x *UpdateQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[27]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1800,7 @@ func (x *UpdateQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateQueueRequest.ProtoReflect.Descriptor instead.
 func (*UpdateQueueRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{27}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpdateQueueRequest) GetName() string {
@@ -1714,7 +1835,7 @@ type DeleteQueueRequest struct {
 
 func (x *DeleteQueueRequest) Reset() {
 	*x = DeleteQueueRequest{}
-	mi := &file_tickiti_v1_settings_proto_msgTypes[28]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1847,7 @@ func (x *DeleteQueueRequest) String() string {
 func (*DeleteQueueRequest) ProtoMessage() {}
 
 func (x *DeleteQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tickiti_v1_settings_proto_msgTypes[28]
+	mi := &file_tickiti_v1_settings_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1860,7 @@ func (x *DeleteQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeleteQueueRequest) Descriptor() ([]byte, []int) {
-	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{28}
+	return file_tickiti_v1_settings_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteQueueRequest) GetName() string {
@@ -1754,7 +1875,7 @@ var File_tickiti_v1_settings_proto protoreflect.FileDescriptor
 const file_tickiti_v1_settings_proto_rawDesc = "" +
 	"\n" +
 	"\x19tickiti/v1/settings.proto\x12\n" +
-	"tickiti.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tickiti/v1/options.proto\"\xf4\x03\n" +
+	"tickiti.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18tickiti/v1/options.proto\"\xa7\x04\n" +
 	"\fIntervention\x12\x1a\n" +
 	"\x04name\x18\x01 \x01(\tB\x06\xe0A\b\xe0A\x05R\x04name\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x02R\x05title\x12\x19\n" +
@@ -1763,7 +1884,8 @@ const file_tickiti_v1_settings_proto_rawDesc = "" +
 	"\x0eremote_enabled\x18\x05 \x01(\bR\rremoteEnabled\x12*\n" +
 	"\x11remote_epilog_url\x18\x06 \x01(\tR\x0fremoteEpilogUrl\x12@\n" +
 	"\x0eremote_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\rremoteTimeout\x12-\n" +
-	"\x10remote_token_set\x18\b \x01(\bB\x03\xe0A\x03R\x0eremoteTokenSet\x12+\n" +
+	"\x10remote_token_set\x18\b \x01(\bB\x03\xe0A\x03R\x0eremoteTokenSet\x121\n" +
+	"\x12signing_secret_set\x18\f \x01(\bB\x03\xe0A\x03R\x10signingSecretSet\x12+\n" +
 	"\x06fields\x18\t \x03(\v2\x13.tickiti.v1.UIFieldR\x06fields\x12@\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -1810,7 +1932,13 @@ const file_tickiti_v1_settings_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\"|\n" +
 	"\x19RotateRemoteTokenResponse\x12<\n" +
 	"\fintervention\x18\x01 \x01(\v2\x18.tickiti.v1.InterventionR\fintervention\x12!\n" +
-	"\fremote_token\x18\x02 \x01(\tR\vremoteToken\"\xcf\x01\n" +
+	"\fremote_token\x18\x02 \x01(\tR\vremoteToken\"j\n" +
+	"\x1aRotateSigningSecretRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x123\n" +
+	"\aoverlap\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\aoverlap\"\x82\x01\n" +
+	"\x1bRotateSigningSecretResponse\x12<\n" +
+	"\fintervention\x18\x01 \x01(\v2\x18.tickiti.v1.InterventionR\fintervention\x12%\n" +
+	"\x0esigning_secret\x18\x02 \x01(\tR\rsigningSecret\"\xcf\x01\n" +
 	"\bTemplate\x12&\n" +
 	"\n" +
 	"identifier\x18\x01 \x01(\tB\x06\xe0A\b\xe0A\x05R\n" +
@@ -1875,8 +2003,7 @@ const file_tickiti_v1_settings_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"-\n" +
 	"\x12DeleteQueueRequest\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name2\x88\n" +
-	"\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name2\xc4\v\n" +
 	"\x13InterventionService\x12\x8a\x01\n" +
 	"\x0fGetIntervention\x12\".tickiti.v1.GetInterventionRequest\x1a\x18.tickiti.v1.Intervention\"9\xf2\x81\x19\x11\n" +
 	"\rworkflow:read\x10\x01\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/v1/interventions/{name}\x12\x94\x01\n" +
@@ -1893,7 +2020,9 @@ const file_tickiti_v1_settings_proto_rawDesc = "" +
 	"\x13DisableIntervention\x12&.tickiti.v1.DisableInterventionRequest\x1a\x18.tickiti.v1.Intervention\"E\xf2\x81\x19\x12\n" +
 	"\x0eworkflow:write\x10\x01\x82\xd3\xe4\x93\x02):\x01*\"$/api/v1/interventions/{name}:disable\x12\xb1\x01\n" +
 	"\x11RotateRemoteToken\x12$.tickiti.v1.RotateRemoteTokenRequest\x1a%.tickiti.v1.RotateRemoteTokenResponse\"O\xf2\x81\x19\x12\n" +
-	"\x0eworkflow:write\x10\x01\x82\xd3\xe4\x93\x023:\x01*\"./api/v1/interventions/{name}:rotateRemoteToken2\xec\x06\n" +
+	"\x0eworkflow:write\x10\x01\x82\xd3\xe4\x93\x023:\x01*\"./api/v1/interventions/{name}:rotateRemoteToken\x12\xb9\x01\n" +
+	"\x13RotateSigningSecret\x12&.tickiti.v1.RotateSigningSecretRequest\x1a'.tickiti.v1.RotateSigningSecretResponse\"Q\xf2\x81\x19\x12\n" +
+	"\x0eworkflow:write\x10\x01\x82\xd3\xe4\x93\x025:\x01*\"0/api/v1/interventions/{name}:rotateSigningSecret2\xec\x06\n" +
 	"\x0fTemplateService\x12\x80\x01\n" +
 	"\vGetTemplate\x12\x1e.tickiti.v1.GetTemplateRequest\x1a\x14.tickiti.v1.Template\";\xf2\x81\x19\x11\n" +
 	"\rworkflow:read\x10\x01\x82\xd3\xe4\x93\x02 \x12\x1e/api/v1/templates/{identifier}\x12\x84\x01\n" +
@@ -1932,112 +2061,118 @@ func file_tickiti_v1_settings_proto_rawDescGZIP() []byte {
 	return file_tickiti_v1_settings_proto_rawDescData
 }
 
-var file_tickiti_v1_settings_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_tickiti_v1_settings_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_tickiti_v1_settings_proto_goTypes = []any{
-	(*Intervention)(nil),               // 0: tickiti.v1.Intervention
-	(*UIField)(nil),                    // 1: tickiti.v1.UIField
-	(*UIFieldOption)(nil),              // 2: tickiti.v1.UIFieldOption
-	(*GetInterventionRequest)(nil),     // 3: tickiti.v1.GetInterventionRequest
-	(*ListInterventionsRequest)(nil),   // 4: tickiti.v1.ListInterventionsRequest
-	(*ListInterventionsResponse)(nil),  // 5: tickiti.v1.ListInterventionsResponse
-	(*CreateInterventionRequest)(nil),  // 6: tickiti.v1.CreateInterventionRequest
-	(*UpdateInterventionRequest)(nil),  // 7: tickiti.v1.UpdateInterventionRequest
-	(*DeleteInterventionRequest)(nil),  // 8: tickiti.v1.DeleteInterventionRequest
-	(*EnableInterventionRequest)(nil),  // 9: tickiti.v1.EnableInterventionRequest
-	(*DisableInterventionRequest)(nil), // 10: tickiti.v1.DisableInterventionRequest
-	(*RotateRemoteTokenRequest)(nil),   // 11: tickiti.v1.RotateRemoteTokenRequest
-	(*RotateRemoteTokenResponse)(nil),  // 12: tickiti.v1.RotateRemoteTokenResponse
-	(*Template)(nil),                   // 13: tickiti.v1.Template
-	(*GetTemplateRequest)(nil),         // 14: tickiti.v1.GetTemplateRequest
-	(*ListTemplatesRequest)(nil),       // 15: tickiti.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),      // 16: tickiti.v1.ListTemplatesResponse
-	(*CreateTemplateRequest)(nil),      // 17: tickiti.v1.CreateTemplateRequest
-	(*UpdateTemplateRequest)(nil),      // 18: tickiti.v1.UpdateTemplateRequest
-	(*DeleteTemplateRequest)(nil),      // 19: tickiti.v1.DeleteTemplateRequest
-	(*RenderTemplateRequest)(nil),      // 20: tickiti.v1.RenderTemplateRequest
-	(*RenderTemplateResponse)(nil),     // 21: tickiti.v1.RenderTemplateResponse
-	(*Queue)(nil),                      // 22: tickiti.v1.Queue
-	(*GetQueueRequest)(nil),            // 23: tickiti.v1.GetQueueRequest
-	(*ListQueuesRequest)(nil),          // 24: tickiti.v1.ListQueuesRequest
-	(*ListQueuesResponse)(nil),         // 25: tickiti.v1.ListQueuesResponse
-	(*CreateQueueRequest)(nil),         // 26: tickiti.v1.CreateQueueRequest
-	(*UpdateQueueRequest)(nil),         // 27: tickiti.v1.UpdateQueueRequest
-	(*DeleteQueueRequest)(nil),         // 28: tickiti.v1.DeleteQueueRequest
-	(*durationpb.Duration)(nil),        // 29: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),      // 30: google.protobuf.Timestamp
-	(*structpb.Value)(nil),             // 31: google.protobuf.Value
-	(*fieldmaskpb.FieldMask)(nil),      // 32: google.protobuf.FieldMask
-	(*structpb.Struct)(nil),            // 33: google.protobuf.Struct
-	(*emptypb.Empty)(nil),              // 34: google.protobuf.Empty
+	(*Intervention)(nil),                // 0: tickiti.v1.Intervention
+	(*UIField)(nil),                     // 1: tickiti.v1.UIField
+	(*UIFieldOption)(nil),               // 2: tickiti.v1.UIFieldOption
+	(*GetInterventionRequest)(nil),      // 3: tickiti.v1.GetInterventionRequest
+	(*ListInterventionsRequest)(nil),    // 4: tickiti.v1.ListInterventionsRequest
+	(*ListInterventionsResponse)(nil),   // 5: tickiti.v1.ListInterventionsResponse
+	(*CreateInterventionRequest)(nil),   // 6: tickiti.v1.CreateInterventionRequest
+	(*UpdateInterventionRequest)(nil),   // 7: tickiti.v1.UpdateInterventionRequest
+	(*DeleteInterventionRequest)(nil),   // 8: tickiti.v1.DeleteInterventionRequest
+	(*EnableInterventionRequest)(nil),   // 9: tickiti.v1.EnableInterventionRequest
+	(*DisableInterventionRequest)(nil),  // 10: tickiti.v1.DisableInterventionRequest
+	(*RotateRemoteTokenRequest)(nil),    // 11: tickiti.v1.RotateRemoteTokenRequest
+	(*RotateRemoteTokenResponse)(nil),   // 12: tickiti.v1.RotateRemoteTokenResponse
+	(*RotateSigningSecretRequest)(nil),  // 13: tickiti.v1.RotateSigningSecretRequest
+	(*RotateSigningSecretResponse)(nil), // 14: tickiti.v1.RotateSigningSecretResponse
+	(*Template)(nil),                    // 15: tickiti.v1.Template
+	(*GetTemplateRequest)(nil),          // 16: tickiti.v1.GetTemplateRequest
+	(*ListTemplatesRequest)(nil),        // 17: tickiti.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),       // 18: tickiti.v1.ListTemplatesResponse
+	(*CreateTemplateRequest)(nil),       // 19: tickiti.v1.CreateTemplateRequest
+	(*UpdateTemplateRequest)(nil),       // 20: tickiti.v1.UpdateTemplateRequest
+	(*DeleteTemplateRequest)(nil),       // 21: tickiti.v1.DeleteTemplateRequest
+	(*RenderTemplateRequest)(nil),       // 22: tickiti.v1.RenderTemplateRequest
+	(*RenderTemplateResponse)(nil),      // 23: tickiti.v1.RenderTemplateResponse
+	(*Queue)(nil),                       // 24: tickiti.v1.Queue
+	(*GetQueueRequest)(nil),             // 25: tickiti.v1.GetQueueRequest
+	(*ListQueuesRequest)(nil),           // 26: tickiti.v1.ListQueuesRequest
+	(*ListQueuesResponse)(nil),          // 27: tickiti.v1.ListQueuesResponse
+	(*CreateQueueRequest)(nil),          // 28: tickiti.v1.CreateQueueRequest
+	(*UpdateQueueRequest)(nil),          // 29: tickiti.v1.UpdateQueueRequest
+	(*DeleteQueueRequest)(nil),          // 30: tickiti.v1.DeleteQueueRequest
+	(*durationpb.Duration)(nil),         // 31: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 32: google.protobuf.Timestamp
+	(*structpb.Value)(nil),              // 33: google.protobuf.Value
+	(*fieldmaskpb.FieldMask)(nil),       // 34: google.protobuf.FieldMask
+	(*structpb.Struct)(nil),             // 35: google.protobuf.Struct
+	(*emptypb.Empty)(nil),               // 36: google.protobuf.Empty
 }
 var file_tickiti_v1_settings_proto_depIdxs = []int32{
-	29, // 0: tickiti.v1.Intervention.remote_timeout:type_name -> google.protobuf.Duration
+	31, // 0: tickiti.v1.Intervention.remote_timeout:type_name -> google.protobuf.Duration
 	1,  // 1: tickiti.v1.Intervention.fields:type_name -> tickiti.v1.UIField
-	30, // 2: tickiti.v1.Intervention.create_time:type_name -> google.protobuf.Timestamp
-	30, // 3: tickiti.v1.Intervention.update_time:type_name -> google.protobuf.Timestamp
-	31, // 4: tickiti.v1.UIField.default_value:type_name -> google.protobuf.Value
+	32, // 2: tickiti.v1.Intervention.create_time:type_name -> google.protobuf.Timestamp
+	32, // 3: tickiti.v1.Intervention.update_time:type_name -> google.protobuf.Timestamp
+	33, // 4: tickiti.v1.UIField.default_value:type_name -> google.protobuf.Value
 	2,  // 5: tickiti.v1.UIField.options:type_name -> tickiti.v1.UIFieldOption
 	0,  // 6: tickiti.v1.ListInterventionsResponse.interventions:type_name -> tickiti.v1.Intervention
 	0,  // 7: tickiti.v1.CreateInterventionRequest.intervention:type_name -> tickiti.v1.Intervention
 	0,  // 8: tickiti.v1.UpdateInterventionRequest.intervention:type_name -> tickiti.v1.Intervention
-	32, // 9: tickiti.v1.UpdateInterventionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	34, // 9: tickiti.v1.UpdateInterventionRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 10: tickiti.v1.RotateRemoteTokenResponse.intervention:type_name -> tickiti.v1.Intervention
-	30, // 11: tickiti.v1.Template.create_time:type_name -> google.protobuf.Timestamp
-	30, // 12: tickiti.v1.Template.update_time:type_name -> google.protobuf.Timestamp
-	13, // 13: tickiti.v1.ListTemplatesResponse.templates:type_name -> tickiti.v1.Template
-	13, // 14: tickiti.v1.CreateTemplateRequest.template:type_name -> tickiti.v1.Template
-	13, // 15: tickiti.v1.UpdateTemplateRequest.template:type_name -> tickiti.v1.Template
-	32, // 16: tickiti.v1.UpdateTemplateRequest.update_mask:type_name -> google.protobuf.FieldMask
-	33, // 17: tickiti.v1.RenderTemplateRequest.data:type_name -> google.protobuf.Struct
-	30, // 18: tickiti.v1.Queue.create_time:type_name -> google.protobuf.Timestamp
-	30, // 19: tickiti.v1.Queue.update_time:type_name -> google.protobuf.Timestamp
-	22, // 20: tickiti.v1.ListQueuesResponse.queues:type_name -> tickiti.v1.Queue
-	22, // 21: tickiti.v1.CreateQueueRequest.queue:type_name -> tickiti.v1.Queue
-	22, // 22: tickiti.v1.UpdateQueueRequest.queue:type_name -> tickiti.v1.Queue
-	32, // 23: tickiti.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 24: tickiti.v1.InterventionService.GetIntervention:input_type -> tickiti.v1.GetInterventionRequest
-	4,  // 25: tickiti.v1.InterventionService.ListInterventions:input_type -> tickiti.v1.ListInterventionsRequest
-	6,  // 26: tickiti.v1.InterventionService.CreateIntervention:input_type -> tickiti.v1.CreateInterventionRequest
-	7,  // 27: tickiti.v1.InterventionService.UpdateIntervention:input_type -> tickiti.v1.UpdateInterventionRequest
-	8,  // 28: tickiti.v1.InterventionService.DeleteIntervention:input_type -> tickiti.v1.DeleteInterventionRequest
-	9,  // 29: tickiti.v1.InterventionService.EnableIntervention:input_type -> tickiti.v1.EnableInterventionRequest
-	10, // 30: tickiti.v1.InterventionService.DisableIntervention:input_type -> tickiti.v1.DisableInterventionRequest
-	11, // 31: tickiti.v1.InterventionService.RotateRemoteToken:input_type -> tickiti.v1.RotateRemoteTokenRequest
-	14, // 32: tickiti.v1.TemplateService.GetTemplate:input_type -> tickiti.v1.GetTemplateRequest
-	15, // 33: tickiti.v1.TemplateService.ListTemplates:input_type -> tickiti.v1.ListTemplatesRequest
-	17, // 34: tickiti.v1.TemplateService.CreateTemplate:input_type -> tickiti.v1.CreateTemplateRequest
-	18, // 35: tickiti.v1.TemplateService.UpdateTemplate:input_type -> tickiti.v1.UpdateTemplateRequest
-	19, // 36: tickiti.v1.TemplateService.DeleteTemplate:input_type -> tickiti.v1.DeleteTemplateRequest
-	20, // 37: tickiti.v1.TemplateService.RenderTemplate:input_type -> tickiti.v1.RenderTemplateRequest
-	23, // 38: tickiti.v1.QueueService.GetQueue:input_type -> tickiti.v1.GetQueueRequest
-	24, // 39: tickiti.v1.QueueService.ListQueues:input_type -> tickiti.v1.ListQueuesRequest
-	26, // 40: tickiti.v1.QueueService.CreateQueue:input_type -> tickiti.v1.CreateQueueRequest
-	27, // 41: tickiti.v1.QueueService.UpdateQueue:input_type -> tickiti.v1.UpdateQueueRequest
-	28, // 42: tickiti.v1.QueueService.DeleteQueue:input_type -> tickiti.v1.DeleteQueueRequest
-	0,  // 43: tickiti.v1.InterventionService.GetIntervention:output_type -> tickiti.v1.Intervention
-	5,  // 44: tickiti.v1.InterventionService.ListInterventions:output_type -> tickiti.v1.ListInterventionsResponse
-	0,  // 45: tickiti.v1.InterventionService.CreateIntervention:output_type -> tickiti.v1.Intervention
-	0,  // 46: tickiti.v1.InterventionService.UpdateIntervention:output_type -> tickiti.v1.Intervention
-	34, // 47: tickiti.v1.InterventionService.DeleteIntervention:output_type -> google.protobuf.Empty
-	0,  // 48: tickiti.v1.InterventionService.EnableIntervention:output_type -> tickiti.v1.Intervention
-	0,  // 49: tickiti.v1.InterventionService.DisableIntervention:output_type -> tickiti.v1.Intervention
-	12, // 50: tickiti.v1.InterventionService.RotateRemoteToken:output_type -> tickiti.v1.RotateRemoteTokenResponse
-	13, // 51: tickiti.v1.TemplateService.GetTemplate:output_type -> tickiti.v1.Template
-	16, // 52: tickiti.v1.TemplateService.ListTemplates:output_type -> tickiti.v1.ListTemplatesResponse
-	13, // 53: tickiti.v1.TemplateService.CreateTemplate:output_type -> tickiti.v1.Template
-	13, // 54: tickiti.v1.TemplateService.UpdateTemplate:output_type -> tickiti.v1.Template
-	34, // 55: tickiti.v1.TemplateService.DeleteTemplate:output_type -> google.protobuf.Empty
-	21, // 56: tickiti.v1.TemplateService.RenderTemplate:output_type -> tickiti.v1.RenderTemplateResponse
-	22, // 57: tickiti.v1.QueueService.GetQueue:output_type -> tickiti.v1.Queue
-	25, // 58: tickiti.v1.QueueService.ListQueues:output_type -> tickiti.v1.ListQueuesResponse
-	22, // 59: tickiti.v1.QueueService.CreateQueue:output_type -> tickiti.v1.Queue
-	22, // 60: tickiti.v1.QueueService.UpdateQueue:output_type -> tickiti.v1.Queue
-	34, // 61: tickiti.v1.QueueService.DeleteQueue:output_type -> google.protobuf.Empty
-	43, // [43:62] is the sub-list for method output_type
-	24, // [24:43] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	31, // 11: tickiti.v1.RotateSigningSecretRequest.overlap:type_name -> google.protobuf.Duration
+	0,  // 12: tickiti.v1.RotateSigningSecretResponse.intervention:type_name -> tickiti.v1.Intervention
+	32, // 13: tickiti.v1.Template.create_time:type_name -> google.protobuf.Timestamp
+	32, // 14: tickiti.v1.Template.update_time:type_name -> google.protobuf.Timestamp
+	15, // 15: tickiti.v1.ListTemplatesResponse.templates:type_name -> tickiti.v1.Template
+	15, // 16: tickiti.v1.CreateTemplateRequest.template:type_name -> tickiti.v1.Template
+	15, // 17: tickiti.v1.UpdateTemplateRequest.template:type_name -> tickiti.v1.Template
+	34, // 18: tickiti.v1.UpdateTemplateRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35, // 19: tickiti.v1.RenderTemplateRequest.data:type_name -> google.protobuf.Struct
+	32, // 20: tickiti.v1.Queue.create_time:type_name -> google.protobuf.Timestamp
+	32, // 21: tickiti.v1.Queue.update_time:type_name -> google.protobuf.Timestamp
+	24, // 22: tickiti.v1.ListQueuesResponse.queues:type_name -> tickiti.v1.Queue
+	24, // 23: tickiti.v1.CreateQueueRequest.queue:type_name -> tickiti.v1.Queue
+	24, // 24: tickiti.v1.UpdateQueueRequest.queue:type_name -> tickiti.v1.Queue
+	34, // 25: tickiti.v1.UpdateQueueRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 26: tickiti.v1.InterventionService.GetIntervention:input_type -> tickiti.v1.GetInterventionRequest
+	4,  // 27: tickiti.v1.InterventionService.ListInterventions:input_type -> tickiti.v1.ListInterventionsRequest
+	6,  // 28: tickiti.v1.InterventionService.CreateIntervention:input_type -> tickiti.v1.CreateInterventionRequest
+	7,  // 29: tickiti.v1.InterventionService.UpdateIntervention:input_type -> tickiti.v1.UpdateInterventionRequest
+	8,  // 30: tickiti.v1.InterventionService.DeleteIntervention:input_type -> tickiti.v1.DeleteInterventionRequest
+	9,  // 31: tickiti.v1.InterventionService.EnableIntervention:input_type -> tickiti.v1.EnableInterventionRequest
+	10, // 32: tickiti.v1.InterventionService.DisableIntervention:input_type -> tickiti.v1.DisableInterventionRequest
+	11, // 33: tickiti.v1.InterventionService.RotateRemoteToken:input_type -> tickiti.v1.RotateRemoteTokenRequest
+	13, // 34: tickiti.v1.InterventionService.RotateSigningSecret:input_type -> tickiti.v1.RotateSigningSecretRequest
+	16, // 35: tickiti.v1.TemplateService.GetTemplate:input_type -> tickiti.v1.GetTemplateRequest
+	17, // 36: tickiti.v1.TemplateService.ListTemplates:input_type -> tickiti.v1.ListTemplatesRequest
+	19, // 37: tickiti.v1.TemplateService.CreateTemplate:input_type -> tickiti.v1.CreateTemplateRequest
+	20, // 38: tickiti.v1.TemplateService.UpdateTemplate:input_type -> tickiti.v1.UpdateTemplateRequest
+	21, // 39: tickiti.v1.TemplateService.DeleteTemplate:input_type -> tickiti.v1.DeleteTemplateRequest
+	22, // 40: tickiti.v1.TemplateService.RenderTemplate:input_type -> tickiti.v1.RenderTemplateRequest
+	25, // 41: tickiti.v1.QueueService.GetQueue:input_type -> tickiti.v1.GetQueueRequest
+	26, // 42: tickiti.v1.QueueService.ListQueues:input_type -> tickiti.v1.ListQueuesRequest
+	28, // 43: tickiti.v1.QueueService.CreateQueue:input_type -> tickiti.v1.CreateQueueRequest
+	29, // 44: tickiti.v1.QueueService.UpdateQueue:input_type -> tickiti.v1.UpdateQueueRequest
+	30, // 45: tickiti.v1.QueueService.DeleteQueue:input_type -> tickiti.v1.DeleteQueueRequest
+	0,  // 46: tickiti.v1.InterventionService.GetIntervention:output_type -> tickiti.v1.Intervention
+	5,  // 47: tickiti.v1.InterventionService.ListInterventions:output_type -> tickiti.v1.ListInterventionsResponse
+	0,  // 48: tickiti.v1.InterventionService.CreateIntervention:output_type -> tickiti.v1.Intervention
+	0,  // 49: tickiti.v1.InterventionService.UpdateIntervention:output_type -> tickiti.v1.Intervention
+	36, // 50: tickiti.v1.InterventionService.DeleteIntervention:output_type -> google.protobuf.Empty
+	0,  // 51: tickiti.v1.InterventionService.EnableIntervention:output_type -> tickiti.v1.Intervention
+	0,  // 52: tickiti.v1.InterventionService.DisableIntervention:output_type -> tickiti.v1.Intervention
+	12, // 53: tickiti.v1.InterventionService.RotateRemoteToken:output_type -> tickiti.v1.RotateRemoteTokenResponse
+	14, // 54: tickiti.v1.InterventionService.RotateSigningSecret:output_type -> tickiti.v1.RotateSigningSecretResponse
+	15, // 55: tickiti.v1.TemplateService.GetTemplate:output_type -> tickiti.v1.Template
+	18, // 56: tickiti.v1.TemplateService.ListTemplates:output_type -> tickiti.v1.ListTemplatesResponse
+	15, // 57: tickiti.v1.TemplateService.CreateTemplate:output_type -> tickiti.v1.Template
+	15, // 58: tickiti.v1.TemplateService.UpdateTemplate:output_type -> tickiti.v1.Template
+	36, // 59: tickiti.v1.TemplateService.DeleteTemplate:output_type -> google.protobuf.Empty
+	23, // 60: tickiti.v1.TemplateService.RenderTemplate:output_type -> tickiti.v1.RenderTemplateResponse
+	24, // 61: tickiti.v1.QueueService.GetQueue:output_type -> tickiti.v1.Queue
+	27, // 62: tickiti.v1.QueueService.ListQueues:output_type -> tickiti.v1.ListQueuesResponse
+	24, // 63: tickiti.v1.QueueService.CreateQueue:output_type -> tickiti.v1.Queue
+	24, // 64: tickiti.v1.QueueService.UpdateQueue:output_type -> tickiti.v1.Queue
+	36, // 65: tickiti.v1.QueueService.DeleteQueue:output_type -> google.protobuf.Empty
+	46, // [46:66] is the sub-list for method output_type
+	26, // [26:46] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_tickiti_v1_settings_proto_init() }
@@ -2047,14 +2182,14 @@ func file_tickiti_v1_settings_proto_init() {
 	}
 	file_tickiti_v1_options_proto_init()
 	file_tickiti_v1_settings_proto_msgTypes[1].OneofWrappers = []any{}
-	file_tickiti_v1_settings_proto_msgTypes[20].OneofWrappers = []any{}
+	file_tickiti_v1_settings_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tickiti_v1_settings_proto_rawDesc), len(file_tickiti_v1_settings_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

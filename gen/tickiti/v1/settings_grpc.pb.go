@@ -28,6 +28,7 @@ const (
 	InterventionService_EnableIntervention_FullMethodName  = "/tickiti.v1.InterventionService/EnableIntervention"
 	InterventionService_DisableIntervention_FullMethodName = "/tickiti.v1.InterventionService/DisableIntervention"
 	InterventionService_RotateRemoteToken_FullMethodName   = "/tickiti.v1.InterventionService/RotateRemoteToken"
+	InterventionService_RotateSigningSecret_FullMethodName = "/tickiti.v1.InterventionService/RotateSigningSecret"
 )
 
 // InterventionServiceClient is the client API for InterventionService service.
@@ -70,6 +71,11 @@ type InterventionServiceClient interface {
 	// use it from the next attempt on, including retries of earlier
 	// submissions. Over REST, send an empty JSON object.
 	RotateRemoteToken(ctx context.Context, in *RotateRemoteTokenRequest, opts ...grpc.CallOption) (*RotateRemoteTokenResponse, error)
+	// Gives the intervention a new Standard Webhooks signing secret
+	// ("whsec_..."), returned this once. The first rotation turns signing on.
+	// During the overlap the epilog calls carry signatures with both the new
+	// and the previous secret, so the remote can switch at its own pace.
+	RotateSigningSecret(ctx context.Context, in *RotateSigningSecretRequest, opts ...grpc.CallOption) (*RotateSigningSecretResponse, error)
 }
 
 type interventionServiceClient struct {
@@ -160,6 +166,16 @@ func (c *interventionServiceClient) RotateRemoteToken(ctx context.Context, in *R
 	return out, nil
 }
 
+func (c *interventionServiceClient) RotateSigningSecret(ctx context.Context, in *RotateSigningSecretRequest, opts ...grpc.CallOption) (*RotateSigningSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateSigningSecretResponse)
+	err := c.cc.Invoke(ctx, InterventionService_RotateSigningSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InterventionServiceServer is the server API for InterventionService service.
 // All implementations must embed UnimplementedInterventionServiceServer
 // for forward compatibility.
@@ -200,6 +216,11 @@ type InterventionServiceServer interface {
 	// use it from the next attempt on, including retries of earlier
 	// submissions. Over REST, send an empty JSON object.
 	RotateRemoteToken(context.Context, *RotateRemoteTokenRequest) (*RotateRemoteTokenResponse, error)
+	// Gives the intervention a new Standard Webhooks signing secret
+	// ("whsec_..."), returned this once. The first rotation turns signing on.
+	// During the overlap the epilog calls carry signatures with both the new
+	// and the previous secret, so the remote can switch at its own pace.
+	RotateSigningSecret(context.Context, *RotateSigningSecretRequest) (*RotateSigningSecretResponse, error)
 	mustEmbedUnimplementedInterventionServiceServer()
 }
 
@@ -233,6 +254,9 @@ func (UnimplementedInterventionServiceServer) DisableIntervention(context.Contex
 }
 func (UnimplementedInterventionServiceServer) RotateRemoteToken(context.Context, *RotateRemoteTokenRequest) (*RotateRemoteTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateRemoteToken not implemented")
+}
+func (UnimplementedInterventionServiceServer) RotateSigningSecret(context.Context, *RotateSigningSecretRequest) (*RotateSigningSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateSigningSecret not implemented")
 }
 func (UnimplementedInterventionServiceServer) mustEmbedUnimplementedInterventionServiceServer() {}
 func (UnimplementedInterventionServiceServer) testEmbeddedByValue()                             {}
@@ -399,6 +423,24 @@ func _InterventionService_RotateRemoteToken_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InterventionService_RotateSigningSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateSigningSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InterventionServiceServer).RotateSigningSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InterventionService_RotateSigningSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InterventionServiceServer).RotateSigningSecret(ctx, req.(*RotateSigningSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InterventionService_ServiceDesc is the grpc.ServiceDesc for InterventionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -437,6 +479,10 @@ var InterventionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateRemoteToken",
 			Handler:    _InterventionService_RotateRemoteToken_Handler,
+		},
+		{
+			MethodName: "RotateSigningSecret",
+			Handler:    _InterventionService_RotateSigningSecret_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -83,7 +83,7 @@ func (Payload) Mixin() []ent.Mixin { return []ent.Mixin{timestamps{}} }
 
 func (Payload) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("uid").NotEmpty().MaxLen(255),
+		field.String("uid").NotEmpty().MaxRuneLen(255), // characters, as create_ticket checks
 		// open → submitted → delivered | completed; a refusal reopens it.
 		field.Enum("status").Values("open", "submitted", "delivered", "completed").Default("open"),
 		field.JSON("data", json.RawMessage{}),

@@ -71,7 +71,7 @@ func New(ctx context.Context, conn *grpc.ClientConn, maxBody int64) (http.Handle
 	if err := v1.RegisterAuditServiceHandler(ctx, mux, conn); err != nil {
 		return nil, err
 	}
-	return limitBody(mux, maxBody), nil
+	return holdStatus(limitBody(mux, maxBody)), nil
 }
 
 // idempotencyKey forwards the Idempotency-Key header, the one header the
@@ -111,10 +111,51 @@ func setStatus(ctx context.Context, w http.ResponseWriter, _ proto.Message) erro
 	}
 	if v := md.HeaderMD.Get(grpcapi.HTTPStatusKey); len(v) > 0 {
 		if code, err := strconv.Atoi(v[0]); err == nil {
-			w.WriteHeader(code)
+			if hw, ok := w.(*heldStatus); ok {
+				hw.status = code
+			} else {
+				w.WriteHeader(code)
+			}
 		}
 	}
 	return nil
+}
+
+// heldStatus keeps the status setStatus chose until the body is written.
+// The gateway runs the forward-response options before it marshals the
+// answer and sets Content-Length, and headers set after WriteHeader are not
+// sent: writing the status at once would send a large 201 chunked, without
+// Content-Length.
+type heldStatus struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *heldStatus) WriteHeader(code int) {
+	w.status = 0 // an explicit status (an error's) wins
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *heldStatus) Write(b []byte) (int, error) {
+	w.flushStatus()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *heldStatus) flushStatus() {
+	if code := w.status; code != 0 {
+		w.status = 0
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *heldStatus) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func holdStatus(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hw := &heldStatus{ResponseWriter: w}
+		next.ServeHTTP(hw, r)
+		hw.flushStatus() // a held status with no body after it
+	})
 }
 
 // marshaler writes successes as {"ok": true, "data": <message>} and reads

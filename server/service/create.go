@@ -18,6 +18,7 @@ import (
 	"github.com/tickiti/tickiti/server/apierr"
 	"github.com/tickiti/tickiti/server/auth"
 	"github.com/tickiti/tickiti/server/render"
+	"github.com/tickiti/tickiti/server/settings"
 	"github.com/tickiti/tickiti/server/uifield"
 )
 
@@ -71,12 +72,16 @@ func validateCreate(req *v1.CreateTicketRequest) error {
 		v.Add("uid", "The uid field must not be greater than 255 characters.")
 	case !utf8.ValidString(uid):
 		v.Add("uid", "The uid field must be valid UTF-8.")
+	case strings.ContainsRune(uid, 0):
+		v.Add("uid", "The uid field must not contain the NUL character (\\u0000).")
 	}
 	switch {
 	case req.GetData() == nil:
 		v.Add("data", "The data field is required.")
 	case req.GetData().GetData() == nil:
 		v.Add("data.data", "The data.data field is required and must be an object.")
+	default:
+		checkNUL(&v, req.GetData().GetData(), "data.data")
 	}
 	return v.Err()
 }
@@ -86,9 +91,13 @@ func validEmail(s string) bool { return uifield.ValidEmail(s) }
 // createTicket does the work in one transaction and completes the key claim
 // in the same transaction, so the stored answer and the ticket land together.
 func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest, claim *keyClaim) (*v1.CreateTicketResponse, error) {
+	noSuch := apierr.Invalid("intervention", "The selected intervention is invalid: no enabled intervention is named %q.", req.GetIntervention())
+	if settings.CheckInterventionName(req.GetIntervention()) != "" {
+		return nil, noSuch // no intervention can have the name: no need to ask the database
+	}
 	iv, err := s.db.Intervention.Query().Where(intervention.Name(req.GetIntervention())).Only(ctx)
 	if ent.IsNotFound(err) || (err == nil && !iv.Enabled) {
-		return nil, apierr.Invalid("intervention", "The selected intervention is invalid: no enabled intervention is named %q.", req.GetIntervention())
+		return nil, noSuch
 	}
 	if err != nil {
 		return nil, s.internal("look up intervention", err)

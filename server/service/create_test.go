@@ -2,12 +2,15 @@ package service_test
 
 import (
 	"context"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/structpb"
 
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
+	"github.com/tickiti/tickiti/server/apierr"
 	"github.com/tickiti/tickiti/server/auth"
 	"github.com/tickiti/tickiti/server/dbtest"
 	"github.com/tickiti/tickiti/server/service"
@@ -51,4 +54,70 @@ func TestCreateTicketUIDLength(t *testing.T) {
 			t.Errorf("256 characters: %v", fields)
 		}
 	})
+}
+
+// TestNULCharacter: PostgreSQL cannot store a NUL character in text or
+// jsonb. The core refuses it with 422s on both databases, never a 500.
+func TestNULCharacter(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		svc := service.New(dbtest.Open(t, url), service.Options{})
+		apply(t, svc, oneIntervention)
+
+		fields := fieldErrors(t, createErr(svc.CreateTicket(ctx, creator, "k1", createReq("a\x00b", nil))))
+		if len(fields["uid"]) != 1 {
+			t.Errorf("uid: %v", fields)
+		}
+		data := map[string]any{"x": "a\x00", "list": []any{"ok", map[string]any{"y": "\x00"}}, "k\x00": 1}
+		fields = fieldErrors(t, createErr(svc.CreateTicket(ctx, creator, "k2", createReq("u", data))))
+		want := []string{"data.data", "data.data.list[1].y", "data.data.x"}
+		if got := sortedKeys(fields); !reflect.DeepEqual(got, want) {
+			t.Errorf("data bag: fields %v, want %v", fields, want)
+		}
+		fields = fieldErrors(t, createErr(svc.CreateTicket(ctx, creator, "k3", &v1.CreateTicketRequest{
+			OriginatorEmailAddress: "customer@example.com", Intervention: "a\x00", Uid: "u", Data: createReq("u", nil).Data})))
+		if len(fields["intervention"]) != 1 {
+			t.Errorf("intervention: %v", fields)
+		}
+
+		created, _, err := svc.CreateTicket(ctx, creator, "k4", createReq("u", map[string]any{"x": "1"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff := &auth.Principal{TokenID: 2, Abilities: []string{auth.TicketsWrite}}
+		edits, _ := structpb.NewStruct(map[string]any{"x": "\x00"})
+		fields = fieldErrors(t, must2(svc.SubmitIntervention(ctx, staff, &v1.SubmitInterventionRequest{
+			TicketNumber: created.TicketNumber, Data: edits})))
+		if len(fields["data.x"]) != 1 {
+			t.Errorf("submitted data: %v", fields)
+		}
+		fields = fieldErrors(t, must2(svc.SubmitIntervention(ctx, staff, &v1.SubmitInterventionRequest{
+			TicketNumber: created.TicketNumber, Content: "\x00"})))
+		if len(fields["content"]) != 1 {
+			t.Errorf("content: %v", fields)
+		}
+
+		// Elsewhere PostgreSQL's refusal is a 422 too (SQLite stores it).
+		if !strings.HasPrefix(url, "postgres") {
+			return
+		}
+		for name, err := range map[string]error{
+			"get template": must2(svc.GetTemplate(ctx, "a\x00.private")),
+			"list tickets": must2(svc.ListTickets(ctx, &v1.ListTicketsRequest{Query: "\x00"})),
+			"create user":  must2(svc.CreateUser(ctx, nil, "jane@example.com", "Jane\x00", "")),
+		} {
+			if r := wfReason(err); r != apierr.ValidationFailed {
+				t.Errorf("%s: %v, want validation_failed", name, err)
+			}
+		}
+	})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

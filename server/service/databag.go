@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/tickiti/tickiti/server/apierr"
 )
 
 // The data bag is stored as the JSON protojson writes for a Struct: the same
@@ -28,6 +31,34 @@ func decodeBag(raw json.RawMessage) (*structpb.Struct, error) {
 		return nil, fmt.Errorf("stored data bag: %w", err)
 	}
 	return bag, nil
+}
+
+// checkNUL refuses the strings and keys of a data bag that hold a NUL
+// character: PostgreSQL cannot store one in jsonb (SQLite could, so the
+// rule is applied on both). path names the bag in error paths.
+func checkNUL(v *apierr.Validation, bag *structpb.Struct, path string) {
+	for k, val := range bag.GetFields() {
+		if strings.ContainsRune(k, 0) {
+			v.Add(path, "The key %q must not contain the NUL character (\\u0000).", k)
+			continue
+		}
+		checkValueNUL(v, val, path+"."+k)
+	}
+}
+
+func checkValueNUL(v *apierr.Validation, val *structpb.Value, path string) {
+	switch k := val.GetKind().(type) {
+	case *structpb.Value_StringValue:
+		if strings.ContainsRune(k.StringValue, 0) {
+			v.Add(path, "The value must not contain the NUL character (\\u0000).")
+		}
+	case *structpb.Value_StructValue:
+		checkNUL(v, k.StructValue, path)
+	case *structpb.Value_ListValue:
+		for i, item := range k.ListValue.GetValues() {
+			checkValueNUL(v, item, fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
 }
 
 // renderContext is what templates and labels see: the data bag's values and

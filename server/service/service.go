@@ -117,6 +117,13 @@ func (s *Service) internal(what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return apierr.New(apierr.Unavailable, "The request was cancelled or timed out.")
 	}
+	// PostgreSQL refuses text SQLite stores: a NUL character or invalid
+	// UTF-8 (22021), \u0000 in jsonb (22P05). The request is at fault, not
+	// the server.
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) && (pg.SQLState() == "22021" || pg.SQLState() == "22P05") {
+		return apierr.New(apierr.ValidationFailed, "The given data was invalid: text must be valid UTF-8 without the NUL character (\\u0000).")
+	}
 	s.log.Error(what, "err", err)
 	return apierr.New(apierr.Internal, "Internal error.")
 }

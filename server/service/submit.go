@@ -42,6 +42,9 @@ func (s *Service) SubmitIntervention(ctx context.Context, p *auth.Principal, req
 	if err := notOpen(pl.Status); err != nil {
 		return nil, err
 	}
+	if strings.ContainsRune(req.GetContent(), 0) {
+		return nil, apierr.Invalid("content", "The content must not contain the NUL character (\\u0000).")
+	}
 	iv := pl.Edges.Intervention
 	bag, err := decodeBag(pl.Data)
 	if err != nil {
@@ -147,6 +150,7 @@ func mergeBag(fields []uifield.Field, bag, edits *structpb.Struct) (*structpb.St
 	}
 	sort.Strings(keys)
 	var v apierr.Validation
+	checkNUL(&v, edits, "data")
 	for _, k := range keys {
 		val := edits.GetFields()[k]
 		old, inBag := bag.GetFields()[k]

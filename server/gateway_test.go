@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,37 @@ func TestCreatedAnswerHasContentLength(t *testing.T) {
 		}
 		if h.Get("Content-Length") != strconv.Itoa(len(b)) {
 			t.Errorf("201 of %d bytes: Content-Length %q", len(b), h.Get("Content-Length"))
+		}
+	})
+}
+
+// TestRouteBeforeBody: a request to no route gets 404 or 405 whatever its
+// body; the body's media type and size matter only to a route that reads it.
+func TestRouteBeforeBody(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url, finalAnswer)
+		for _, r := range []struct {
+			method, path string
+			status       int
+			reason       string
+		}{
+			{"PUT", "/api/v1/tickets/100001", 405, "method_not_allowed"},
+			{"POST", "/api/v1/nothing", 404, "not_found"},
+			{"POST", "/api/create_ticket", 415, "unsupported_media_type"},
+		} {
+			req, _ := http.NewRequest(r.method, f.srv.base+r.path, strings.NewReader("plain text"))
+			req.Header.Set("Content-Type", "text/plain")
+			req.Header.Set("Authorization", "Bearer "+f.createToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != r.status || decodeError(t, buf.Bytes()).Error != r.reason {
+				t.Errorf("%s %s: %d %s, want %d %s", r.method, r.path, resp.StatusCode, buf.String(), r.status, r.reason)
+			}
 		}
 	})
 }

@@ -209,15 +209,7 @@ func messageAt(v any) (proto.Message, bool) {
 
 func (m marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return err
-		}
-		if len(bytes.TrimSpace(data)) == 0 {
-			err = &restjson.SyntaxError{Err: errors.New("the request body is empty; send a JSON object")}
-		} else {
-			err = m.Unmarshal(data, v)
-		}
+		err := m.decode(r, v)
 		// The gateway flattens decode errors into text; keep the typed
 		// error where the error handler can find it.
 		if b, ok := r.(*body); ok && err != nil {
@@ -225,6 +217,25 @@ func (m marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 		}
 		return err
 	})
+}
+
+func (m marshaler) decode(r io.Reader, v any) error {
+	if b, ok := r.(*body); ok {
+		if err := b.check(); err != nil {
+			return err
+		}
+	}
+	data, err := io.ReadAll(r)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge(tooLarge.Limit)
+	case err != nil:
+		return apierr.New(apierr.MalformedJSON, "The request body could not be read: %v", err)
+	case len(bytes.TrimSpace(data)) == 0:
+		return &restjson.SyntaxError{Err: errors.New("the request body is empty; send a JSON object")}
+	}
+	return m.Unmarshal(data, v)
 }
 
 func (marshaler) NewEncoder(w io.Writer) runtime.Encoder {
@@ -238,55 +249,56 @@ func (marshaler) NewEncoder(w io.Writer) runtime.Encoder {
 	})
 }
 
-// body is a request body read in full by limitBody.
+// body is a request body as the gateway's decoder reads it. Its media type
+// and size are checked when a route decodes it, not before routing, so a
+// request to no route gets its 404 or 405 rather than a complaint about
+// its body.
 type body struct {
-	*bytes.Reader
+	io.ReadCloser // at most max bytes of the request body
+	contentType   string
+	length, max   int64
+	// decodeErr is why decoding failed, typed.
 	decodeErr error
 }
 
-func (*body) Close() error { return nil }
+// check refuses a body that is not JSON, or announced larger than max.
+func (b *body) check() error {
+	if mt, _, err := mime.ParseMediaType(b.contentType); err != nil || mt != "application/json" {
+		return apierr.New(apierr.UnsupportedMediaType, "The request body must be JSON: send Content-Type: application/json.")
+	}
+	if b.length > b.max {
+		return errTooLarge(b.max)
+	}
+	return nil
+}
 
-// limitBody enforces the media type and size of request bodies before the
-// gateway reads them.
+// limitBody bounds every request body to maxBody bytes (routes without a
+// body drain it too) and hands it to the decoder with its media type.
 func limitBody(next http.Handler, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodDelete {
-			next.ServeHTTP(w, r)
-			return
+		r.Body = &body{
+			ReadCloser:  http.MaxBytesReader(w, r.Body, maxBody),
+			contentType: r.Header.Get("Content-Type"), length: r.ContentLength, max: maxBody,
 		}
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			writeError(w, r, apierr.New(apierr.UnsupportedMediaType, "The request body must be JSON: send Content-Type: application/json."))
-			return
-		}
-		if r.ContentLength > maxBody {
-			writeError(w, r, tooLarge(maxBody))
-			return
-		}
-		data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-		if err != nil {
-			writeError(w, r, apierr.New(apierr.MalformedJSON, "The request body could not be read: %v", err))
-			return
-		}
-		if int64(len(data)) > maxBody {
-			writeError(w, r, tooLarge(maxBody))
-			return
-		}
-		r.Body = &body{Reader: bytes.NewReader(data)}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func tooLarge(maxBody int64) error {
+func errTooLarge(maxBody int64) error {
 	return apierr.New(apierr.PayloadTooLarge, "The request body is larger than %d bytes.", maxBody)
 }
 
 // handleError renders every error as the contract's envelope.
 func handleError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if b, ok := r.Body.(*body); ok && b.decodeErr != nil {
+		var ae *apierr.Error
 		var ne *restjson.NumberError
-		if errors.As(b.decodeErr, &ne) {
+		switch {
+		case errors.As(b.decodeErr, &ae):
+			err = ae
+		case errors.As(b.decodeErr, &ne):
 			err = apierr.Invalid(ne.Path, "%s", ne.Error())
-		} else {
+		default:
 			err = apierr.New(apierr.MalformedJSON, "The request body is not valid JSON of the expected shape: %v", b.decodeErr)
 		}
 	}

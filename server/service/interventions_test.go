@@ -301,3 +301,45 @@ func TestUpdateInterventionConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestEnableAndDeletePrivateTemplateRace: enabling an intervention and
+// deleting its .private template at the same time never leave it enabled
+// without the template.
+func TestEnableAndDeletePrivateTemplateRace(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := dbtest.Open(t, url)
+		svc := service.New(db, service.Options{})
+		apply(t, svc, "queues: [{name: Inbox}]\ninterventions:\n  - {name: a, title: A, queue: Inbox, enabled: false}\n")
+		for i := range 30 {
+			if _, err := svc.CreateTemplate(ctx, operator, &v1.CreateTemplateRequest{Template: &v1.Template{Identifier: "a.private", Body: "x"}}); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 2)
+			go func() { done <- must2(svc.SetInterventionEnabled(ctx, operator, "a", true)) }()
+			go func() { done <- must2(svc.DeleteTemplate(ctx, operator, "a.private")) }()
+			for range 2 {
+				if err := <-done; err != nil && wfReason(err) != apierr.Conflict {
+					t.Fatalf("round %d: %v", i, err)
+				}
+			}
+			iv, err := svc.GetIntervention(ctx, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, tmplErr := svc.GetTemplate(ctx, "a.private")
+			if iv.Enabled && tmplErr != nil {
+				t.Fatalf("round %d: enabled without its .private template (%v)", i, tmplErr)
+			}
+			// Back to the start: disabled, no template.
+			if _, err := svc.SetInterventionEnabled(ctx, operator, "a", false); err != nil {
+				t.Fatal(err)
+			}
+			if tmplErr == nil {
+				if _, err := svc.DeleteTemplate(ctx, operator, "a.private"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+}

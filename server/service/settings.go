@@ -38,7 +38,7 @@ func (s *Service) ApplySettings(ctx context.Context, f *settings.File) (*setting
 	// Reading inside the transaction makes the checks and the writes agree
 	// with each other even when two applies run at once.
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		st, err := loadState(ctx, tx, f)
+		st, err := s.loadState(ctx, tx, f)
 		if err != nil {
 			return err
 		}
@@ -80,7 +80,10 @@ type state struct {
 	interventions map[string]*ent.Intervention
 }
 
-func loadState(ctx context.Context, tx *ent.Tx, f *settings.File) (*state, error) {
+// loadState reads the interventions first, locked as SetInterventionEnabled
+// and DeleteTemplate lock them, so that the .private templates read next
+// stay as they are until the file is applied.
+func (s *Service) loadState(ctx context.Context, tx *ent.Tx, f *settings.File) (*state, error) {
 	var queueNames, templateIDs, ivNames []string
 	for _, q := range f.Queues {
 		queueNames = append(queueNames, q.Name)
@@ -98,6 +101,13 @@ func loadState(ctx context.Context, tx *ent.Tx, f *settings.File) (*state, error
 		templates:     map[string]*ent.Template{},
 		interventions: map[string]*ent.Intervention{},
 	}
+	ivs, err := s.lockRow(tx.Intervention.Query().Where(intervention.NameIn(ivNames...))).WithQueue().All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, iv := range ivs {
+		st.interventions[iv.Name] = iv
+	}
 	qs, err := tx.Queue.Query().Where(queue.NameIn(queueNames...)).All(ctx)
 	if err != nil {
 		return nil, err
@@ -111,13 +121,6 @@ func loadState(ctx context.Context, tx *ent.Tx, f *settings.File) (*state, error
 	}
 	for _, t := range ts {
 		st.templates[t.Identifier] = t
-	}
-	ivs, err := tx.Intervention.Query().Where(intervention.NameIn(ivNames...)).WithQueue().All(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, iv := range ivs {
-		st.interventions[iv.Name] = iv
 	}
 	return st, nil
 }

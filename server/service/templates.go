@@ -169,11 +169,14 @@ func (s *Service) DeleteTemplate(ctx context.Context, p *auth.Principal, id stri
 			return err
 		}
 		if name, kind, _ := settings.TemplateOf(id); kind == "private" {
-			enabled, err := tx.Intervention.Query().Where(intervention.Name(name), intervention.Enabled(true)).Exist(ctx)
+			// Locked like enabling locks it, so the two cannot both pass
+			// their checks; create_ticket holds a share lock while it
+			// renders the template.
+			ivs, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).All(ctx)
 			if err != nil {
 				return err
 			}
-			if enabled {
+			if len(ivs) > 0 && ivs[0].Enabled {
 				return apierr.New(apierr.Conflict,
 					"The template %s cannot be deleted: the intervention %q is enabled and renders it on every new ticket. Disable the intervention first.", id, name)
 			}

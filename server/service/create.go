@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/tickiti/tickiti/ent"
 	"github.com/tickiti/tickiti/ent/contact"
 	"github.com/tickiti/tickiti/ent/intervention"
@@ -95,26 +97,7 @@ func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest,
 	if settings.CheckInterventionName(req.GetIntervention()) != "" {
 		return nil, noSuch // no intervention can have the name: no need to ask the database
 	}
-	iv, err := s.db.Intervention.Query().Where(intervention.Name(req.GetIntervention())).Only(ctx)
-	if ent.IsNotFound(err) || (err == nil && !iv.Enabled) {
-		return nil, noSuch
-	}
-	if err != nil {
-		return nil, s.internal("look up intervention", err)
-	}
 	bag := req.GetData().GetData()
-	var fieldErrs apierr.Validation
-	checkBag(&fieldErrs, iv.Fields, bag, "data.data.", false)
-	if err := fieldErrs.Err(); err != nil {
-		return nil, err
-	}
-	tmpls, err := s.templates(ctx, iv.Name, "private", "public")
-	if err != nil {
-		return nil, err
-	}
-	if tmpls["private"] == "" {
-		return nil, apierr.Invalid("intervention", "The intervention %q cannot be used: its template %s.private is missing.", iv.Name, iv.Name)
-	}
 	raw, err := encodeBag(bag)
 	if err != nil {
 		return nil, s.internal("encode data bag", err)
@@ -122,7 +105,36 @@ func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest,
 	email := strings.ToLower(strings.TrimSpace(req.GetOriginatorEmailAddress()))
 
 	var resp *v1.CreateTicketResponse
+	var ivID int
 	err = s.db.Tx(ctx, func(tx *ent.Tx) error {
+		// Read in the transaction, and on PostgreSQL under a share lock:
+		// disabling, deleting or moving the intervention, and deleting its
+		// .private template, lock the row for update, so they wait for the
+		// ticket rather than change what it is checked against.
+		q := tx.Intervention.Query().Where(intervention.Name(req.GetIntervention()))
+		if s.db.Dialect == dialect.Postgres {
+			q.ForShare()
+		}
+		iv, err := q.Only(ctx)
+		if ent.IsNotFound(err) || (err == nil && !iv.Enabled) {
+			return noSuch
+		}
+		if err != nil {
+			return err
+		}
+		ivID = iv.ID
+		var fieldErrs apierr.Validation
+		checkBag(&fieldErrs, iv.Fields, bag, "data.data.", false)
+		if err := fieldErrs.Err(); err != nil {
+			return err
+		}
+		tmpls, err := templates(ctx, tx.Template, iv.Name, "private", "public")
+		if err != nil {
+			return err
+		}
+		if tmpls["private"] == "" {
+			return apierr.Invalid("intervention", "The intervention %q cannot be used: its template %s.private is missing.", iv.Name, iv.Name)
+		}
 		contactID, err := ensureContact(ctx, tx, email)
 		if err != nil {
 			return err
@@ -161,7 +173,7 @@ func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest,
 		return claim.complete(ctx, tx, resp)
 	})
 	if ent.IsConstraintError(err) {
-		if conflict := s.uidConflict(ctx, iv.ID, req.GetUid()); conflict != nil {
+		if conflict := s.uidConflict(ctx, ivID, req.GetUid()); conflict != nil {
 			return nil, conflict
 		}
 	}
@@ -203,14 +215,14 @@ func (s *Service) uidConflict(ctx context.Context, interventionID int, uid strin
 }
 
 // templates loads "<name>.<kind>" bodies in one query; missing ones are "".
-func (s *Service) templates(ctx context.Context, name string, kinds ...string) (map[string]string, error) {
+func templates(ctx context.Context, c *ent.TemplateClient, name string, kinds ...string) (map[string]string, error) {
 	ids := make([]string, len(kinds))
 	for i, k := range kinds {
 		ids[i] = name + "." + k
 	}
-	rows, err := s.db.Template.Query().Where(template.IdentifierIn(ids...)).All(ctx)
+	rows, err := c.Query().Where(template.IdentifierIn(ids...)).All(ctx)
 	if err != nil {
-		return nil, s.internal("load templates", err)
+		return nil, err
 	}
 	out := make(map[string]string, len(kinds))
 	for _, r := range rows {

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -120,4 +121,35 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestCreateTicketWhileDeletingIntervention: a ticket created while its
+// intervention is deleted is either created (and the deletion refused, as
+// the ticket is open) or refused as for an unknown intervention; never an
+// internal error.
+func TestCreateTicketWhileDeletingIntervention(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		svc := service.New(dbtest.Open(t, url), service.Options{})
+		for i := range 20 {
+			apply(t, svc, oneIntervention)
+			done := make(chan error, 2)
+			go func() {
+				done <- createErr(svc.CreateTicket(ctx, creator, fmt.Sprint("k", i), createReq(fmt.Sprint("u", i), nil)))
+			}()
+			go func() { done <- must2(svc.DeleteIntervention(ctx, operator, "a")) }()
+			for range 2 {
+				if err := <-done; err != nil && wfReason(err) != apierr.Conflict && wfReason(err) != apierr.ValidationFailed {
+					t.Fatalf("round %d: %v", i, err)
+				}
+			}
+			// Finish the tickets, so the intervention can go.
+			if _, err := svc.DB().Payload.Update().SetStatus("completed").Save(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.DeleteIntervention(ctx, operator, "a"); err != nil && wfReason(err) != apierr.NotFound {
+				t.Fatal(err)
+			}
+		}
+	})
 }

@@ -243,7 +243,7 @@ func (s *Service) CreateIntervention(ctx context.Context, p *auth.Principal, req
 		if exists {
 			return apierr.New(apierr.Conflict, "An intervention named %q already exists.", in.GetName())
 		}
-		if v.QueueID, err = queueID(ctx, tx, in.GetQueue()); err != nil {
+		if v.QueueID, err = s.queueID(ctx, tx, in.GetQueue()); err != nil {
 			return err
 		}
 		v.Queue = in.GetQueue()
@@ -259,9 +259,16 @@ func (s *Service) CreateIntervention(ctx context.Context, p *auth.Principal, req
 	return s.GetIntervention(ctx, in.GetName())
 }
 
-// queueID resolves a queue name, or fails on the field "queue".
-func queueID(ctx context.Context, tx *ent.Tx, name string) (int, error) {
-	id, err := tx.Queue.Query().Where(queue.Name(name)).OnlyID(ctx)
+// queueID resolves a queue name, or fails on the field "queue". On
+// PostgreSQL the queue is share-locked, so that a concurrent DeleteQueue
+// waits and then sees the intervention using it, rather than deleting it
+// under the insert or update that refers to it.
+func (s *Service) queueID(ctx context.Context, tx *ent.Tx, name string) (int, error) {
+	q := tx.Queue.Query().Where(queue.Name(name))
+	if s.db.Dialect == dialect.Postgres {
+		q.ForShare()
+	}
+	id, err := q.OnlyID(ctx)
 	if ent.IsNotFound(err) {
 		return 0, apierr.Invalid("queue", "there is no queue %q", name)
 	}
@@ -317,7 +324,7 @@ func (s *Service) UpdateIntervention(ctx context.Context, p *auth.Principal, req
 			return err
 		}
 		if v.Queue != old.Edges.Queue.Name {
-			if v.QueueID, err = queueID(ctx, tx, v.Queue); err != nil {
+			if v.QueueID, err = s.queueID(ctx, tx, v.Queue); err != nil {
 				return err
 			}
 		}

@@ -343,3 +343,41 @@ func TestEnableAndDeletePrivateTemplateRace(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteQueueWhileUsed: an intervention created in or moved to a queue
+// that is being deleted gets a 422 for the missing queue, or the deletion a
+// 409; never an internal error or a wrong "already exists".
+func TestDeleteQueueWhileUsed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		svc := service.New(dbtest.Open(t, url), service.Options{})
+		apply(t, svc, "queues: [{name: Inbox}]\ninterventions:\n  - {name: a, title: A, queue: Inbox, enabled: false}\n")
+		for i := range 20 {
+			q := fmt.Sprint("Q", i)
+			if _, err := svc.CreateQueue(ctx, operator, &v1.CreateQueueRequest{Queue: &v1.Queue{Name: q}}); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 3)
+			go func() {
+				done <- must2(svc.UpdateIntervention(ctx, operator, &v1.UpdateInterventionRequest{
+					Intervention: &v1.Intervention{Name: "a", Queue: q}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"queue"}}}))
+			}()
+			go func() {
+				done <- must2(svc.CreateIntervention(ctx, operator, &v1.CreateInterventionRequest{
+					Intervention: &v1.Intervention{Name: fmt.Sprint("n", i), Title: "N", Queue: q}}))
+			}()
+			go func() { done <- must2(svc.DeleteQueue(ctx, operator, q)) }()
+			for range 3 {
+				err := <-done
+				var ae *apierr.Error
+				switch {
+				case err == nil:
+				case errors.As(err, &ae) && ae.Reason == apierr.ValidationFailed && len(ae.Fields["queue"]) == 1:
+				case errors.As(err, &ae) && ae.Reason == apierr.Conflict && strings.Contains(ae.Message, "queue"):
+				default:
+					t.Fatalf("round %d: %v", i, err)
+				}
+			}
+		}
+	})
+}

@@ -70,10 +70,7 @@ func (s *Service) ListAuditEvents(ctx context.Context, req *v1.ListAuditEventsRe
 		return nil, s.internal("list audit events", err)
 	}
 	out := &v1.ListAuditEventsResponse{}
-	if fetched := len(evs); fetched > page.Size {
-		evs = evs[:page.Size]
-		out.NextPageToken = page.Next(fetched, evs[len(evs)-1].ID)
-	}
+	evs, out.NextPageToken = pageOf(page, evs, func(ev *ent.AuditEvent) int { return ev.ID })
 	for _, ev := range evs {
 		m := &v1.AuditEvent{
 			Id: int64(ev.ID), CreateTime: timestamppb.New(ev.CreatedAt), Actor: ev.Actor,

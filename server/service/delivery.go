@@ -227,10 +227,7 @@ func (s *Service) ListDeliveries(ctx context.Context, req *v1.ListDeliveriesRequ
 		return nil, s.internal("list deliveries", err)
 	}
 	out := &v1.ListDeliveriesResponse{}
-	if len(ds) > page.Size {
-		out.NextPageToken = page.Next(len(ds), ds[page.Size-1].ID)
-		ds = ds[:page.Size]
-	}
+	ds, out.NextPageToken = pageOf(page, ds, func(d *ent.Delivery) int { return d.ID })
 	for _, d := range ds {
 		out.Deliveries = append(out.Deliveries, deliveryDetail(d))
 	}

@@ -156,10 +156,7 @@ func (s *Service) ListUsers(ctx context.Context, req *v1.ListUsersRequest) (*v1.
 		return nil, s.internal("list users", err)
 	}
 	out := &v1.ListUsersResponse{}
-	if fetched := len(us); fetched > page.Size {
-		us = us[:page.Size]
-		out.NextPageToken = page.Next(fetched, us[len(us)-1].ID)
-	}
+	us, out.NextPageToken = pageOf(page, us, func(u *ent.User) int { return u.ID })
 	for _, u := range us {
 		out.Users = append(out.Users, UserMessage(u))
 	}
@@ -396,10 +393,7 @@ func (s *Service) ListTokens(ctx context.Context, req *v1.ListTokensRequest) (*v
 		return nil, s.internal("list tokens", err)
 	}
 	out := &v1.ListTokensResponse{}
-	if fetched := len(toks); fetched > page.Size {
-		toks = toks[:page.Size]
-		out.NextPageToken = page.Next(fetched, toks[len(toks)-1].ID)
-	}
+	toks, out.NextPageToken = pageOf(page, toks, func(t *ent.APIToken) int { return t.ID })
 	for _, tok := range toks {
 		out.Tokens = append(out.Tokens, TokenMessage(tok))
 	}

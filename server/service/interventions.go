@@ -215,11 +215,8 @@ func (s *Service) ListInterventions(ctx context.Context, req *v1.ListInterventio
 		return nil, s.internal("list interventions", err)
 	}
 	out := &v1.ListInterventionsResponse{}
-	for i, iv := range ivs {
-		if i == page.Size {
-			out.NextPageToken = page.Next(len(ivs), ivs[i-1].ID)
-			break
-		}
+	ivs, out.NextPageToken = pageOf(page, ivs, func(iv *ent.Intervention) int { return iv.ID })
+	for _, iv := range ivs {
 		out.Interventions = append(out.Interventions, interventionProto(iv))
 	}
 	return out, nil

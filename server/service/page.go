@@ -60,17 +60,18 @@ func ParsePage(size int32, token, filter string) (Page, error) {
 	return p, nil
 }
 
-// Next returns the token of the page after one that ended at lastID, or ""
-// when the page held fewer rows than asked for (it was the last). Queries
-// fetch Size+1 rows to know; fetched is how many came back.
-func (p Page) Next(fetched, lastID int) string {
-	if fetched <= p.Size {
-		return ""
+// pageOf cuts rows, fetched with Limit(p.Size+1), to the page and returns
+// the token of the next page: "" when the extra row did not come, so this
+// page is the last. id gives a row's id.
+func pageOf[T any](p Page, rows []T, id func(T) int) ([]T, string) {
+	if len(rows) <= p.Size {
+		return rows, ""
 	}
+	rows = rows[:p.Size]
 	raw := make([]byte, 8, 16)
-	binary.BigEndian.PutUint64(raw, uint64(lastID))
+	binary.BigEndian.PutUint64(raw, uint64(id(rows[len(rows)-1])))
 	digest := filterDigest(p.filter)
-	return base64.RawURLEncoding.EncodeToString(append(raw, digest[:]...))
+	return rows, base64.RawURLEncoding.EncodeToString(append(raw, digest[:]...))
 }
 
 func filterDigest(filter string) [8]byte {

@@ -63,10 +63,7 @@ func (s *Service) ListQueues(ctx context.Context, req *v1.ListQueuesRequest) (*v
 		if err != nil {
 			return err
 		}
-		if len(qs) > page.Size {
-			out.NextPageToken = page.Next(len(qs), qs[page.Size-1].ID)
-			qs = qs[:page.Size]
-		}
+		qs, out.NextPageToken = pageOf(page, qs, func(q *ent.Queue) int { return q.ID })
 		out.Queues, err = withOpenCounts(ctx, c, qs)
 		return err
 	})

@@ -90,11 +90,8 @@ func (s *Service) ListTemplates(ctx context.Context, req *v1.ListTemplatesReques
 		return nil, s.internal("list templates", err)
 	}
 	out := &v1.ListTemplatesResponse{}
-	for i, t := range ts {
-		if i == page.Size {
-			out.NextPageToken = page.Next(len(ts), ts[i-1].ID)
-			break
-		}
+	ts, out.NextPageToken = pageOf(page, ts, func(t *ent.Template) int { return t.ID })
+	for _, t := range ts {
 		out.Templates = append(out.Templates, templateProto(t))
 	}
 	return out, nil

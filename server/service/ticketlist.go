@@ -70,12 +70,9 @@ func (s *Service) ListTickets(ctx context.Context, req *v1.ListTicketsRequest) (
 		if err != nil {
 			return err
 		}
-		rows := ts[:min(len(ts), page.Size)]
-		for _, t := range rows {
+		ts, out.NextPageToken = pageOf(page, ts, func(t *ent.Ticket) int { return t.ID })
+		for _, t := range ts {
 			out.Tickets = append(out.Tickets, ticketSummary(t))
-		}
-		if len(rows) > 0 {
-			out.NextPageToken = page.Next(len(ts), rows[len(rows)-1].ID)
 		}
 		out.QueueCounts, err = queueCounts(ctx, c, common)
 		return err

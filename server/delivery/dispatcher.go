@@ -95,11 +95,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	finished := make(chan struct{}, d.opts.Workers)
 	for {
 		for len(free) > 0 && ctx.Err() == nil {
-			c, err := d.claim(ctx)
+			// A claim runs to its end even if ctx ends meanwhile: a
+			// cancelled UPDATE may still have taken the lease, and a lease
+			// no one knows they hold keeps the delivery waiting until it
+			// expires (and then counts as an interrupted attempt).
+			c, err := d.claim(context.WithoutCancel(ctx))
 			if err != nil {
-				if ctx.Err() == nil {
-					d.log.Error("claim delivery", "err", err)
-				}
+				d.log.Error("claim delivery", "err", err)
 				break
 			}
 			if c.id == 0 {

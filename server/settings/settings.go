@@ -567,14 +567,8 @@ func ProblemsOf(ae *apierr.Error) []Problem {
 	var ps []Problem
 	for path, msgs := range ae.Fields {
 		for _, msg := range msgs {
-			p := Problem{Path: path, Message: msg}
-			if rest, ok := strings.CutPrefix(msg, "line "); ok {
-				if num, text, ok := strings.Cut(rest, ": "); ok {
-					if n, err := strconv.Atoi(num); err == nil {
-						p.Line, p.Message = n, text
-					}
-				}
-			}
+			p := Problem{Path: path}
+			p.Line, p.Message = cutLine(msg)
 			ps = append(ps, p)
 		}
 	}
@@ -599,17 +593,24 @@ func yamlProblems(err error) []Problem {
 	}
 	ps := make([]Problem, 0, len(msgs))
 	for _, m := range msgs {
-		p := Problem{Message: m}
-		if rest, ok := strings.CutPrefix(m, "line "); ok {
-			if num, text, ok := strings.Cut(rest, ": "); ok {
-				if n, err := strconv.Atoi(num); err == nil {
-					p.Line, p.Message = n, text
-				}
-			}
-		}
+		var p Problem
+		p.Line, p.Message = cutLine(m)
 		ps = append(ps, p)
 	}
 	return ps
+}
+
+// cutLine splits "line N: text" (as APIError and yaml.v3 write messages)
+// into N and text; a message without the prefix has line 0.
+func cutLine(msg string) (int, string) {
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, text, ok := strings.Cut(rest, ": "); ok {
+			if n, err := strconv.Atoi(num); err == nil {
+				return n, text
+			}
+		}
+	}
+	return 0, msg
 }
 
 // walker records the line of every key and item, and refuses keys the

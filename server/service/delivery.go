@@ -12,7 +12,6 @@ import (
 	"github.com/tickiti/tickiti/ent"
 	"github.com/tickiti/tickiti/ent/delivery"
 	"github.com/tickiti/tickiti/ent/deliveryattempt"
-	"github.com/tickiti/tickiti/ent/intervention"
 	"github.com/tickiti/tickiti/ent/payload"
 	"github.com/tickiti/tickiti/ent/schema"
 	"github.com/tickiti/tickiti/ent/ticket"
@@ -126,34 +125,23 @@ func (s *Service) RotateSigningSecret(ctx context.Context, p *auth.Principal, na
 	}
 	secret := webhook.NewSecret()
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		iv, err := tx.Intervention.Query().Where(intervention.Name(name)).Only(ctx)
-		if ent.IsNotFound(err) {
-			return apierr.New(apierr.NotFound, "Intervention %q not found.", name)
-		}
+		// Locked, so two rotations at once run one after the other: the
+		// second keeps the first's secret as the previous one.
+		iv, err := s.lockIntervention(ctx, tx.Intervention.Query(), name)
 		if err != nil {
 			return err
 		}
-		// Conditional on the secret read, so two rotations at once cannot
-		// both believe they kept the other's secret as the previous one.
-		upd := tx.Intervention.Update().
-			Where(intervention.ID(iv.ID), intervention.SigningSecret(iv.SigningSecret)).SetSigningSecret(secret)
+		upd := tx.Intervention.UpdateOneID(iv.ID).SetSigningSecret(secret)
 		kept := overlap > 0 && iv.SigningSecret != ""
 		if kept {
 			upd.SetPreviousSigningSecret(iv.SigningSecret).SetPreviousExpiresAt(s.now().Add(overlap))
 		} else {
 			upd.SetPreviousSigningSecret("").ClearPreviousExpiresAt()
 		}
-		n, err := upd.Save(ctx)
-		if err != nil {
+		if err := upd.Exec(ctx); err != nil {
 			return err
 		}
-		if n == 0 {
-			return apierr.New(apierr.Conflict, "The signing secret of %q was rotated meanwhile; try again.", name)
-		}
-		change := schema.AuditChange{Field: "signing_secret", Old: Redacted, New: Redacted}
-		if iv.SigningSecret == "" {
-			change.Old = nil
-		}
+		change := schema.AuditChange{Field: "signing_secret", Old: redacted(iv.SigningSecret), New: Redacted}
 		overlapChange := schema.AuditChange{Field: "previous_signing_secret_kept_for", New: overlap.String()}
 		if !kept {
 			overlapChange.New = "0s"

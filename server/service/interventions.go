@@ -187,6 +187,17 @@ func (s *Service) lockRow(q *ent.InterventionQuery) *ent.InterventionQuery {
 	return q
 }
 
+// lockIntervention reads the intervention name for a read-modify-write in
+// a transaction (q is tx.Intervention.Query(), with the edges wanted), locked
+// by lockRow; not_found when there is none.
+func (s *Service) lockIntervention(ctx context.Context, q *ent.InterventionQuery, name string) (*ent.Intervention, error) {
+	iv, err := s.lockRow(q.Where(intervention.Name(name))).Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, interventionNotFound(name)
+	}
+	return iv, err
+}
+
 // GetIntervention returns an intervention.
 func (s *Service) GetIntervention(ctx context.Context, name string) (*v1.Intervention, error) {
 	iv, err := s.db.Intervention.Query().Where(intervention.Name(name)).WithQueue().Only(ctx)
@@ -293,10 +304,7 @@ func (s *Service) UpdateIntervention(ctx context.Context, p *auth.Principal, req
 		return nil, err
 	}
 	err = s.db.Tx(ctx, func(tx *ent.Tx) error {
-		old, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).WithQueue().Only(ctx)
-		if ent.IsNotFound(err) {
-			return interventionNotFound(name)
-		}
+		old, err := s.lockIntervention(ctx, tx.Intervention.Query().WithQueue(), name)
 		if err != nil {
 			return err
 		}
@@ -367,10 +375,7 @@ func maskPaths(mask *fieldmaskpb.FieldMask, msg proto.Message, updatable, ignore
 // unless one of its payloads is still open or submitted.
 func (s *Service) DeleteIntervention(ctx context.Context, p *auth.Principal, name string) (*emptypb.Empty, error) {
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		iv, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).Only(ctx)
-		if ent.IsNotFound(err) {
-			return interventionNotFound(name)
-		}
+		iv, err := s.lockIntervention(ctx, tx.Intervention.Query(), name)
 		if err != nil {
 			return err
 		}
@@ -419,10 +424,7 @@ func (s *Service) DeleteIntervention(ctx context.Context, p *auth.Principal, nam
 // needs its .private template, which every new ticket renders.
 func (s *Service) SetInterventionEnabled(ctx context.Context, p *auth.Principal, name string, enabled bool) (*v1.Intervention, error) {
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		iv, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).Only(ctx)
-		if ent.IsNotFound(err) {
-			return interventionNotFound(name)
-		}
+		iv, err := s.lockIntervention(ctx, tx.Intervention.Query(), name)
 		if err != nil {
 			return err
 		}
@@ -460,10 +462,7 @@ func (s *Service) SetInterventionEnabled(ctx context.Context, p *auth.Principal,
 func (s *Service) RotateRemoteToken(ctx context.Context, p *auth.Principal, name string) (*v1.RotateRemoteTokenResponse, error) {
 	token := auth.NewSecret()
 	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
-		iv, err := s.lockRow(tx.Intervention.Query().Where(intervention.Name(name))).Only(ctx)
-		if ent.IsNotFound(err) {
-			return interventionNotFound(name)
-		}
+		iv, err := s.lockIntervention(ctx, tx.Intervention.Query(), name)
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Abilities an API token can carry. A ":write" ability implies its ":read".
@@ -63,11 +62,10 @@ type Principal struct {
 	TokenID   int
 	Abilities []string
 	// UserID is nil for a token acting as the built-in system user.
-	UserID     *int
-	UserName   string
-	UserEmail  string
-	Role       string
-	LastUsedAt *time.Time
+	UserID    *int
+	UserName  string
+	UserEmail string
+	Role      string
 }
 
 // Can reports whether the principal holds ability, directly or through the
@@ -85,11 +83,11 @@ func (p *Principal) Can(ability string) bool {
 }
 
 // IsAdmin reports whether the principal acts as an admin user.
-func (p *Principal) IsAdmin() bool { return p.UserID != nil && p.Role == "admin" }
+func (p *Principal) IsAdmin() bool { return p.UserID != nil && p.Role == RoleAdmin }
 
 // MayAdminister reports whether the principal may change settings: an admin
 // user, or a token without a user (an operator's, from the command line).
-func (p *Principal) MayAdminister() bool { return p.UserID == nil || p.Role == "admin" }
+func (p *Principal) MayAdminister() bool { return p.UserID == nil || p.Role == RoleAdmin }
 
 // AuthorName is the display name of what the principal writes.
 func (p *Principal) AuthorName() string {

@@ -93,7 +93,7 @@ func (s *Service) Authenticate(ctx context.Context, authorization string) (*auth
 	if tok.RevokedAt != nil {
 		return nil, apierr.New(apierr.Unauthenticated, "Unauthenticated: the token was revoked.")
 	}
-	p := &auth.Principal{TokenID: tok.ID, Abilities: tok.Abilities, LastUsedAt: tok.LastUsedAt}
+	p := &auth.Principal{TokenID: tok.ID, Abilities: tok.Abilities}
 	if u := tok.Edges.User; u != nil {
 		if !u.Active {
 			return nil, apierr.New(apierr.Unauthenticated, "Unauthenticated: the token's user is deactivated.")

@@ -210,3 +210,22 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestConsoleSignInEndsPreviousSession: signing in again in a browser ends
+// the session its cookie named, rather than leaving it alive unseen.
+func TestConsoleSignInEndsPreviousSession(t *testing.T) {
+	f := newFixture(t, "sqlite:"+t.TempDir()+"/t.db", finalAnswer)
+	f.withPassword(t)
+	c := client(t)
+	signIn(t, c, f.srv.base, "alice@tickiti.test", alicePassword)
+	first := c.Jar.Cookies(mustURL(t, f.srv.base))
+	signIn(t, c, f.srv.base, "alice@tickiti.test", alicePassword)
+	if code, _, _ := fetch(t, c, "GET", f.srv.base+"/tickets", nil, nil); code != http.StatusOK {
+		t.Fatalf("second session: %d", code)
+	}
+	replay := client(t)
+	replay.Jar.SetCookies(mustURL(t, f.srv.base), first)
+	if code, _, _ := fetch(t, replay, "GET", f.srv.base+"/tickets", nil, nil); code != http.StatusSeeOther {
+		t.Errorf("the replaced session still works: %d", code)
+	}
+}

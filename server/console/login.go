@@ -42,6 +42,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	// A session this browser held before (another user's, say) ends: the
+	// cookie that named it is about to be replaced.
+	if ck, err := r.Cookie(CookieName); err == nil {
+		if err := c.svc.SignOut(r.Context(), ck.Value); err != nil {
+			c.log.Warn("console: end the previous session", "err", err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: token, Path: "/", MaxAge: int(service.SessionMax.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.isSecure(r),

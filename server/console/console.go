@@ -82,7 +82,8 @@ func New(svc *service.Service, opts Options) (http.Handler, error) {
 	c.routeTickets(mux)
 	c.routeSettings(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		c.errorPage(w, r, principalFrom(r), http.StatusNotFound, "There is no page at this address.")
+		p, _ := c.principal(r) // for the menu, when signed in
+		c.errorPage(w, r, p, http.StatusNotFound, "There is no page at this address.")
 	})
 
 	// Every form posts to this origin: refusing cross-origin unsafe requests
@@ -154,8 +155,6 @@ func (c *Console) principal(r *http.Request) (*auth.Principal, error) {
 	}
 	return c.svc.Session(r.Context(), ck.Value)
 }
-
-func principalFrom(r *http.Request) *auth.Principal { return auth.From(r.Context()) }
 
 // toLogin sends the browser to the sign-in page, to come back here after.
 // Requests scripts make (the live ticket state) get a 401 instead.

@@ -64,7 +64,11 @@ func (c *Console) ticketList(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		// A stale page link or a bad filter: say so above an empty list.
 		v.Error = ae.Message
-		for _, msgs := range ae.Fields {
+		if len(ae.Fields) > 0 {
+			var msgs []string
+			for _, k := range sortedKeys(ae.Fields) {
+				msgs = append(msgs, ae.Fields[k]...)
+			}
 			v.Error = strings.Join(msgs, " ")
 		}
 		c.render(w, r, http.StatusUnprocessableEntity, "tickets", v)

@@ -61,7 +61,7 @@ func validateCreate(req *v1.CreateTicketRequest) error {
 	switch {
 	case email == "":
 		v.Add("originator_email_address", "The originator email address field is required.")
-	case !validEmail(email):
+	case !uifield.ValidEmail(email):
 		v.Add("originator_email_address", "The originator email address field must be a valid email address.")
 	}
 	if req.GetIntervention() == "" {
@@ -88,8 +88,6 @@ func validateCreate(req *v1.CreateTicketRequest) error {
 	return v.Err()
 }
 
-func validEmail(s string) bool { return uifield.ValidEmail(s) }
-
 // createTicket does the work in one transaction and completes the key claim
 // in the same transaction, so the stored answer and the ticket land together.
 func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest, claim *keyClaim) (*v1.CreateTicketResponse, error) {
@@ -102,7 +100,7 @@ func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest,
 	if err != nil {
 		return nil, s.internal("encode data bag", err)
 	}
-	email := strings.ToLower(strings.TrimSpace(req.GetOriginatorEmailAddress()))
+	email := normalEmail(req.GetOriginatorEmailAddress())
 
 	var resp *v1.CreateTicketResponse
 	var ivID int

@@ -17,6 +17,7 @@ import (
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
 	"github.com/tickiti/tickiti/server/apierr"
 	"github.com/tickiti/tickiti/server/auth"
+	"github.com/tickiti/tickiti/server/uifield"
 )
 
 // Users and API tokens. Every change takes p, the principal making it (nil
@@ -50,6 +51,8 @@ func checkRole(v *apierr.Validation, role string) {
 	}
 }
 
+// normalEmail is an address as it is stored and looked up: users and
+// contacts that differ only in case are the same.
 func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // CreateUser adds a staff member or an administrator; an empty role is
@@ -65,7 +68,7 @@ func (s *Service) CreateUser(ctx context.Context, p *auth.Principal, email, name
 	switch {
 	case email == "":
 		v.Add("email", "The email field is required.")
-	case !validEmail(email):
+	case !uifield.ValidEmail(email):
 		v.Add("email", "The email field must be a valid email address, such as jane@example.com.")
 	}
 	checkUserName(&v, name)

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -48,7 +47,7 @@ var errBadCredentials = apierr.New(apierr.Unauthenticated, "These credentials do
 // SetPassword sets the console password of the user with email. The user's
 // sessions end: a password change signs them out everywhere.
 func (s *Service) SetPassword(ctx context.Context, email, password string) error {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = normalEmail(email)
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
@@ -76,7 +75,7 @@ var dummyHash = sync.OnceValue(func() string { return auth.HashPassword("not a p
 // returns the session token for the browser's cookie (only its hash is
 // stored) and the principal the session acts as.
 func (s *Service) SignIn(ctx context.Context, email, password string) (string, *auth.Principal, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = normalEmail(email)
 	if email == "" || password == "" || utf8.RuneCountInString(password) > MaxPassword {
 		return "", nil, errBadCredentials
 	}

@@ -22,7 +22,7 @@ func newIntervention() *cobra.Command {
 		Use:   "intervention",
 		Short: "Manage interventions",
 	}
-	cmd.AddCommand(newInterventionApply(), newInterventionExport())
+	cmd.AddCommand(newInterventionApply(), newInterventionExport(), newRotateSigningSecret())
 	return cmd
 }
 

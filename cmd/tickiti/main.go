@@ -37,10 +37,6 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().String("db", envOr("TICKITI_DB", "sqlite:./data/tickiti.db"),
 		"database URL: sqlite:PATH or postgres://... (env TICKITI_DB)")
 	root.AddCommand(newServe(), newMigrate(), newIntervention(), newToken(), newUser())
-	// Subcommands that live beside their feature join their group here.
-	if iv, _, err := root.Find([]string{"intervention"}); err == nil && iv != root {
-		iv.AddCommand(newRotateSigningSecret())
-	}
 	return root
 }
 

@@ -17,9 +17,7 @@ func newUser() *cobra.Command {
 		Use:   "user",
 		Short: "Manage staff users",
 	}
-	cmd.AddCommand(newUserCreate())
-	cmd.AddCommand(newUserPassword()) // user_password.go
-	cmd.AddCommand(newUserList(), newUserUpdate(), newUserDeactivate())
+	cmd.AddCommand(newUserCreate(), newUserPassword(), newUserList(), newUserUpdate(), newUserDeactivate())
 	return cmd
 }
 

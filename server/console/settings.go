@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,12 +36,12 @@ func (c *Console) routeSettings(mux *http.ServeMux) {
 	mux.HandleFunc("GET /settings", c.authed(settingsMethod, func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 	}))
-	mux.HandleFunc("GET /settings/tokens", c.authed(listTokens, c.tokens))
+	mux.HandleFunc("GET /settings/tokens", c.authed(listTokens, page(c, "tokens", c.tokensView)))
 	mux.HandleFunc("POST /settings/tokens", c.authed(createToken, c.createToken))
 	mux.HandleFunc("POST /settings/tokens/{id}/revoke", c.authed(revokeToken, c.revokeToken))
-	mux.HandleFunc("GET /settings/users", c.authed(listUsers, c.users))
+	mux.HandleFunc("GET /settings/users", c.authed(listUsers, page(c, "users", c.usersView)))
 	mux.HandleFunc("POST /settings/users", c.authed(createUser, c.createUser))
-	mux.HandleFunc("GET /settings/users/{id}", c.authed(getUser, c.userPage))
+	mux.HandleFunc("GET /settings/users/{id}", c.authed(getUser, page(c, "user", c.loadUser)))
 	mux.HandleFunc("POST /settings/users/{id}", c.authed(updateUser, c.updateUser))
 	// Setting a password changes the user: it is guarded like UpdateUser.
 	mux.HandleFunc("POST /settings/users/{id}/password", c.authed(updateUser, c.setPassword))
@@ -106,6 +107,42 @@ func (sb *settingsBase) formError(err error) error {
 	return nil
 }
 
+// page serves the page that load builds.
+func page[V any](c *Console, name string, load func(*http.Request, *auth.Principal) (V, error)) func(http.ResponseWriter, *http.Request, *auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		v, err := load(r, p)
+		if err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+		c.render(w, r, http.StatusOK, name, v)
+	}
+}
+
+// formView is a settings page that can show a refused form's problems.
+type formView interface{ formError(error) error }
+
+// showRefused answers a form the service refused with err: the page again,
+// built by load, with the problems beside the fields and what was typed
+// put back by keep (when not nil). An error that is not about the form,
+// or a page that cannot be built, becomes an error page.
+func showRefused[V formView](c *Console, w http.ResponseWriter, r *http.Request, p *auth.Principal,
+	status int, name string, load func(*http.Request, *auth.Principal) (V, error), err error, keep func(V)) {
+	v, verr := load(r, p)
+	if verr != nil {
+		c.fail(w, r, p, verr)
+		return
+	}
+	if err := v.formError(err); err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	if keep != nil {
+		keep(v)
+	}
+	c.render(w, r, status, name, v)
+}
+
 type tokensView struct {
 	settingsBase
 	Tokens    []*v1.Token
@@ -148,15 +185,6 @@ func (c *Console) tokensView(r *http.Request, p *auth.Principal) (*tokensView, e
 	return v, nil
 }
 
-func (c *Console) tokens(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := c.tokensView(r, p)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "tokens", v)
-}
-
 // createToken shows the new token on the page that answers the form, not
 // after a redirect: it is never stored, so this answer is the only place
 // it can appear (the page is sent with Cache-Control: no-store).
@@ -168,26 +196,22 @@ func (c *Console) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	abilities := r.PostForm["ability"]
 	desc, email := r.PostFormValue("description"), r.PostFormValue("user")
 	tok, err := c.svc.CreateToken(r.Context(), p, abilities, desc, email)
-	v, verr := c.tokensView(r, p)
-	if verr != nil {
-		c.fail(w, r, p, verr)
+	if err != nil {
+		showRefused(c, w, r, p, http.StatusUnprocessableEntity, "tokens", c.tokensView, err, func(v *tokensView) {
+			v.Description, v.UserEmail = desc, email
+			for i := range v.Abilities {
+				v.Abilities[i].Checked = slices.Contains(abilities, v.Abilities[i].Name)
+			}
+		})
 		return
 	}
-	status := http.StatusOK
+	v, err := c.tokensView(r, p)
 	if err != nil {
-		if err := v.formError(err); err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
-		status = http.StatusUnprocessableEntity
-		v.Description, v.UserEmail = desc, email
-		for i := range v.Abilities {
-			v.Abilities[i].Checked = contains(abilities, v.Abilities[i].Name)
-		}
-	} else {
-		v.NewToken = tok
+		c.fail(w, r, p, err)
+		return
 	}
-	c.render(w, r, status, "tokens", v)
+	v.NewToken = tok
+	c.render(w, r, http.StatusOK, "tokens", v)
 }
 
 func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -225,15 +249,6 @@ func (c *Console) usersView(r *http.Request, p *auth.Principal) (*usersView, err
 	return v, nil
 }
 
-func (c *Console) users(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := c.usersView(r, p)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "users", v)
-}
-
 // createUser adds a user and, when one is given, sets their password. The
 // password is checked first, so a bad one does not leave a user behind.
 func (c *Console) createUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -243,17 +258,9 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		http.Redirect(w, r, "/settings/users/"+strconv.Itoa(id)+"?done=created", http.StatusSeeOther)
 		return
 	}
-	v, verr := c.usersView(r, p)
-	if verr != nil {
-		c.fail(w, r, p, verr)
-		return
-	}
-	if err := v.formError(err); err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	v.Email, v.Name, v.Role = email, name, role
-	c.render(w, r, http.StatusUnprocessableEntity, "users", v)
+	showRefused(c, w, r, p, http.StatusUnprocessableEntity, "users", c.usersView, err, func(v *usersView) {
+		v.Email, v.Name, v.Role = email, name, role
+	})
 }
 
 func (c *Console) addUser(r *http.Request, p *auth.Principal, email, name, role, password string) (int, error) {
@@ -295,15 +302,6 @@ func (c *Console) loadUser(r *http.Request, p *auth.Principal) (*userView, error
 	v := &userView{settingsBase: c.settingsBase(r, p, "User "+u.GetEmail(), "/settings/users"), U: u, Roles: service.Roles}
 	v.Self = p.UserID != nil && int64(*p.UserID) == u.GetId()
 	return v, nil
-}
-
-func (c *Console) userPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := c.loadUser(r, p)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "user", v)
 }
 
 func (c *Console) updateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -361,15 +359,6 @@ func (c *Console) afterUserAction(w http.ResponseWriter, r *http.Request, v *use
 		keep()
 	}
 	c.render(w, r, http.StatusUnprocessableEntity, "user", v)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // sortedKeys lists a map's keys in order, for stable pages.

@@ -44,17 +44,17 @@ const (
 )
 
 func (c *Console) routeWorkflow(mux *http.ServeMux) {
-	mux.HandleFunc("GET /settings/interventions", c.authed(listInterventions, c.interventions))
+	mux.HandleFunc("GET /settings/interventions", c.authed(listInterventions, page(c, "interventions", c.interventionsView)))
 	mux.HandleFunc("POST /settings/interventions", c.authed(createIntervention, c.createIntervention))
 	mux.HandleFunc("POST /settings/queues", c.authed(createQueue, c.createQueue))
-	mux.HandleFunc("GET /settings/interventions/{name}", c.authed(getIntervention, c.interventionPage))
+	mux.HandleFunc("GET /settings/interventions/{name}", c.authed(getIntervention, page(c, "intervention", c.loadIntervention)))
 	mux.HandleFunc("POST /settings/interventions/{name}", c.authed(updateIntervention, c.updateIntervention))
 	mux.HandleFunc("POST /settings/interventions/{name}/enable", c.authed(enableIntervention, c.setEnabled(true)))
 	mux.HandleFunc("POST /settings/interventions/{name}/disable", c.authed(disableIntervention, c.setEnabled(false)))
 	mux.HandleFunc("POST /settings/interventions/{name}/rotate", c.authed(rotateRemoteToken, c.rotateToken))
 	mux.HandleFunc("POST /settings/interventions/{name}/delete", c.authed(deleteIntervention, c.deleteIntervention))
 
-	mux.HandleFunc("GET /settings/templates", c.authed(listTemplates, c.templates))
+	mux.HandleFunc("GET /settings/templates", c.authed(listTemplates, page(c, "templates", c.templatesView)))
 	mux.HandleFunc("POST /settings/templates", c.authed(createTemplate, c.createTemplate))
 	mux.HandleFunc("POST /settings/templates/preview", c.authed(renderTemplate, c.previewTemplate))
 	mux.HandleFunc("GET /settings/templates/{id}", c.authed(getTemplate, c.templatePage))
@@ -91,15 +91,6 @@ func (c *Console) interventionsView(r *http.Request, p *auth.Principal) (*interv
 	return v, nil
 }
 
-func (c *Console) interventions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := c.interventionsView(r, p)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "interventions", v)
-}
-
 // createIntervention creates an intervention (disabled, as the service
 // creates them) and opens it to add fields and templates.
 func (c *Console) createIntervention(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -111,17 +102,9 @@ func (c *Console) createIntervention(w http.ResponseWriter, r *http.Request, p *
 		http.Redirect(w, r, "/settings/interventions/"+url.PathEscape(name)+"?done=created", http.StatusSeeOther)
 		return
 	}
-	v, verr := c.interventionsView(r, p)
-	if verr != nil {
-		c.fail(w, r, p, verr)
-		return
-	}
-	if err := v.formError(err); err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	v.Name, v.Title, v.Queue = name, title, queue
-	c.render(w, r, http.StatusUnprocessableEntity, "interventions", v)
+	showRefused(c, w, r, p, http.StatusUnprocessableEntity, "interventions", c.interventionsView, err, func(v *interventionsView) {
+		v.Name, v.Title, v.Queue = name, title, queue
+	})
 }
 
 func (c *Console) createQueue(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -131,17 +114,9 @@ func (c *Console) createQueue(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		http.Redirect(w, r, "/settings/interventions?done=created", http.StatusSeeOther)
 		return
 	}
-	v, verr := c.interventionsView(r, p)
-	if verr != nil {
-		c.fail(w, r, p, verr)
-		return
-	}
-	if err := v.formError(err); err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	v.NewQueue = name
-	c.render(w, r, http.StatusUnprocessableEntity, "interventions", v)
+	showRefused(c, w, r, p, http.StatusUnprocessableEntity, "interventions", c.interventionsView, err, func(v *interventionsView) {
+		v.NewQueue = name
+	})
 }
 
 type interventionView struct {
@@ -243,15 +218,6 @@ func rowOf(i int, f *v1.UIField) *fieldRow {
 	}
 	row.Options = strings.Join(opts, "\n")
 	return row
-}
-
-func (c *Console) interventionPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := c.loadIntervention(r, p)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "intervention", v)
 }
 
 // updateIntervention saves the whole form: the settings and the fields
@@ -458,16 +424,7 @@ func (c *Console) afterInterventionAction(w http.ResponseWriter, r *http.Request
 		http.Redirect(w, r, "/settings/interventions/"+url.PathEscape(r.PathValue("name"))+"?done="+done, http.StatusSeeOther)
 		return
 	}
-	v, verr := c.loadIntervention(r, p)
-	if verr != nil {
-		c.fail(w, r, p, errors.Join(err, verr))
-		return
-	}
-	if err := v.formError(err); err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	c.render(w, r, apierr.HTTPStatus(errReason(err)), "intervention", v)
+	showRefused(c, w, r, p, apierr.HTTPStatus(errReason(err)), "intervention", c.loadIntervention, err, nil)
 }
 
 func errReason(err error) string {
@@ -502,15 +459,6 @@ func (c *Console) templatesView(r *http.Request, p *auth.Principal) (*templatesV
 	return v, nil
 }
 
-func (c *Console) templates(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	v, err := c.templatesView(r, p)
-	if err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "templates", v)
-}
-
 func (c *Console) createTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id, body := strings.TrimSpace(r.PostFormValue("identifier")), strings.ReplaceAll(r.PostFormValue("body"), "\r\n", "\n")
 	_, err := c.svc.CreateTemplate(r.Context(), p, &v1.CreateTemplateRequest{Template: &v1.Template{Identifier: id, Body: body}})
@@ -518,17 +466,9 @@ func (c *Console) createTemplate(w http.ResponseWriter, r *http.Request, p *auth
 		http.Redirect(w, r, "/settings/templates/"+url.PathEscape(id)+"?done=created", http.StatusSeeOther)
 		return
 	}
-	v, verr := c.templatesView(r, p)
-	if verr != nil {
-		c.fail(w, r, p, verr)
-		return
-	}
-	if err := v.formError(err); err != nil {
-		c.fail(w, r, p, err)
-		return
-	}
-	v.Identifier, v.Body = id, body
-	c.render(w, r, http.StatusUnprocessableEntity, "templates", v)
+	showRefused(c, w, r, p, http.StatusUnprocessableEntity, "templates", c.templatesView, err, func(v *templatesView) {
+		v.Identifier, v.Body = id, body
+	})
 }
 
 type templateView struct {
@@ -612,16 +552,7 @@ func (c *Console) updateTemplate(w http.ResponseWriter, r *http.Request, p *auth
 
 func (c *Console) deleteTemplate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if _, err := c.svc.DeleteTemplate(r.Context(), p, r.PathValue("id")); err != nil {
-		v, verr := c.loadTemplate(r, p)
-		if verr != nil {
-			c.fail(w, r, p, errors.Join(err, verr))
-			return
-		}
-		if err := v.formError(err); err != nil {
-			c.fail(w, r, p, err)
-			return
-		}
-		c.render(w, r, apierr.HTTPStatus(errReason(err)), "template", v)
+		showRefused(c, w, r, p, apierr.HTTPStatus(errReason(err)), "template", c.loadTemplate, err, nil)
 		return
 	}
 	http.Redirect(w, r, "/settings/templates?done=deleted", http.StatusSeeOther)

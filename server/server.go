@@ -199,7 +199,17 @@ func (s *Server) Run(ctx context.Context) error {
 	if herr := s.http.Shutdown(shutdownCtx); herr != nil && !errors.Is(herr, http.ErrServerClosed) {
 		s.log.Warn("HTTP shutdown", "err", herr)
 	}
-	s.grpc.GracefulStop()
+	// GracefulStop waits for the RPCs in flight; past the deadline the
+	// rest are cut off rather than holding the process forever.
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-shutdownCtx.Done():
+		s.log.Warn("gRPC shutdown: cutting off the calls still running")
+		s.grpc.Stop()
+		<-stopped
+	}
 	stopWork()
 	wg.Wait()
 	return err

@@ -137,10 +137,9 @@ func (s *Service) applyFinal(ctx context.Context, tx *ent.Tx, d *ent.Delivery, p
 	if err != nil {
 		return err
 	}
-	text, err := render.String(body.Body, renderContext(bag, map[string]any{
-		"ticket_id": pl.TicketID, "ticket_number": TicketNumber(pl.TicketID), "uid": pl.UID, "intervention": iv.Name,
-		"ticket_audit": f.GetTicketAudit(), "remote_reference": f.GetRemoteReference(),
-	}))
+	vars := ticketVars(pl.TicketID, pl.UID, iv.Name)
+	vars["ticket_audit"], vars["remote_reference"] = f.GetTicketAudit(), f.GetRemoteReference()
+	text, err := render.String(body.Body, renderContext(bag, vars))
 	if err != nil {
 		// Saved templates parse; keep the completion and say what failed.
 		s.log.Error("render final template", "intervention", iv.Name, "err", err)

@@ -145,10 +145,9 @@ func (s *Service) createTicket(ctx context.Context, req *v1.CreateTicketRequest,
 		if err != nil {
 			return err
 		}
-		vars := renderContext(bag, map[string]any{
-			"ticket_id": t.ID, "ticket_number": TicketNumber(t.ID), "uid": req.GetUid(), "intervention": iv.Name,
-			"originator_email_address": email,
-		})
+		vars := ticketVars(t.ID, req.GetUid(), iv.Name)
+		vars["originator_email_address"] = email
+		vars = renderContext(bag, vars)
 		notes := []*ent.ResponseCreate{}
 		for _, kind := range []string{"private", "public"} {
 			if tmpls[kind] == "" {

@@ -61,6 +61,14 @@ func checkValueNUL(v *apierr.Validation, val *structpb.Value, path string) {
 	}
 }
 
+// ticketVars are the ticket's own values every template sees beside the
+// data bag; .final adds the final block's, the others the customer's address.
+func ticketVars(ticketID int, uid, intervention string) map[string]any {
+	return map[string]any{
+		"ticket_id": ticketID, "ticket_number": TicketNumber(ticketID), "uid": uid, "intervention": intervention,
+	}
+}
+
 // renderContext is what templates and labels see: the data bag's values and
 // the ticket's own, which win over bag keys of the same name.
 func renderContext(bag *structpb.Struct, extra map[string]any) map[string]any {

@@ -213,9 +213,7 @@ func (s *Service) RenderTemplate(ctx context.Context, req *v1.RenderTemplateRequ
 	}
 	// The ticket values a real rendering sets, with sample values; the
 	// sample data bag may set them too, to try other values.
-	samples := map[string]any{
-		"ticket_id": 1, "ticket_number": TicketNumber(1), "uid": "sample-uid", "intervention": name,
-	}
+	samples := ticketVars(1, "sample-uid", name)
 	if kind == "final" {
 		samples["ticket_audit"] = "Sample audit text from the remote system."
 		samples["remote_reference"] = "SAMPLE-REF-1"

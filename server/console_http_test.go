@@ -190,7 +190,7 @@ func TestConsoleServesBesideTheAPI(t *testing.T) {
 	}
 	// The sign-in page keeps redirects on this site.
 	f.withPassword(t)
-	for next, want := range map[string]string{"//evil.example/": "/tickets", "/\\evil.example": "/tickets", "https://evil.example": "/tickets", "/tickets?q=x": "/tickets?q=x"} {
+	for next, want := range map[string]string{"//evil.example/": "/tickets", "/\\evil.example": "/tickets", "/\t/evil.example": "/tickets", "/\n/evil.example": "/tickets", "https://evil.example": "/tickets", "/tickets?q=x": "/tickets?q=x"} {
 		resp, err := c.PostForm(f.srv.base+"/login", url.Values{"email": {"alice@tickiti.test"}, "password": {alicePassword}, "next": {next}})
 		if err != nil {
 			t.Fatal(err)

@@ -78,10 +78,12 @@ var loginMessages = map[string]string{
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a local path only,
-// not "//host" or "/\host", which browsers read as another origin.
+// not "//host" or "/\host", which browsers read as another origin, and
+// without control characters: browsers drop tabs and line breaks from a
+// URL, so "/<tab>/host" would become "//host".
 func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/tickets"
 	}
 	return next

@@ -31,7 +31,7 @@ func main() {
 	http.HandleFunc("POST /epilog", func(w http.ResponseWriter, r *http.Request) {
 		// 1. Validate the bearer token.
 		if *token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+*token)) != 1 {
-			http.Error(w, `{"ok": false, "message": "bad token"}`, http.StatusUnauthorized)
+			writeJSON(w, http.StatusUnauthorized, `{"ok": false, "message": "bad token"}`)
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -42,7 +42,7 @@ func main() {
 		// 1b. Check the Standard Webhooks signature over the raw body.
 		if *secret != "" {
 			if err := webhook.Verify(*secret, r.Header, body, 5*time.Minute); err != nil {
-				http.Error(w, `{"ok": false, "message": "bad signature"}`, http.StatusUnauthorized)
+				writeJSON(w, http.StatusUnauthorized, `{"ok": false, "message": "bad signature"}`)
 				return
 			}
 		}
@@ -69,9 +69,16 @@ func main() {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(out)
+		writeJSON(w, http.StatusOK, string(out))
 	})
 	log.Printf("example remote listening on http://%s/epilog", *addr)
-	log.Fatal(http.ListenAndServe(*addr, nil))
+	srv := &http.Server{Addr: *addr, ReadHeaderTimeout: 10 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// writeJSON writes a JSON answer (http.Error would label it text/plain).
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
 }

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tickiti/tickiti/ent"
+	"github.com/tickiti/tickiti/ent/schema"
 	"github.com/tickiti/tickiti/ent/session"
 	"github.com/tickiti/tickiti/ent/user"
 	"github.com/tickiti/tickiti/server/apierr"
@@ -45,26 +46,37 @@ func CheckPassword(password string) error {
 var errBadCredentials = apierr.New(apierr.Unauthenticated, "These credentials do not match our records.")
 
 // SetPassword sets the console password of the user with email. The user's
-// sessions end: a password change signs them out everywhere.
+// sessions end: a password change signs them out everywhere. The change is
+// audited (never the password or its hash) as the principal in ctx
+// (auth.With; the console's signed-in admin), or as the command line when
+// there is none.
 func (s *Service) SetPassword(ctx context.Context, email, password string) error {
 	email = normalEmail(email)
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
 	hash := auth.HashPassword(password)
-	return s.db.Tx(ctx, func(tx *ent.Tx) error {
-		n, err := tx.User.Update().Where(user.Email(email)).SetPasswordHash(hash).Save(ctx)
-		if err != nil {
-			return s.internal("set password", err)
-		}
-		if n == 0 {
+	err := s.db.Tx(ctx, func(tx *ent.Tx) error {
+		u, err := tx.User.Query().Where(user.Email(email)).Only(ctx)
+		if ent.IsNotFound(err) {
 			return apierr.Invalid("email", "There is no user with the email %s.", email)
 		}
-		if _, err := tx.Session.Delete().Where(session.HasUserWith(user.Email(email))).Exec(ctx); err != nil {
-			return s.internal("end sessions", err)
+		if err != nil {
+			return err
 		}
-		return nil
+		if err := tx.User.UpdateOne(u).SetPasswordHash(hash).Exec(ctx); err != nil {
+			return err
+		}
+		if err := endSessions(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, auth.From(ctx), auditUser, email, "set_password",
+			schema.AuditChange{Field: "password", Old: redacted(u.PasswordHash), New: Redacted})
 	})
+	if err != nil {
+		return s.internal("set password", err)
+	}
+	return nil
 }
 
 // dummyHash is checked against when no user matches, so a sign-in takes as

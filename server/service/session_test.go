@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -174,6 +175,50 @@ func TestDeactivationEndsSessions(t *testing.T) {
 		}
 		if _, err := svc.Session(ctx, viaUpdate); err == nil {
 			t.Error("a session from before active=false works after reactivation")
+		}
+	})
+}
+
+// TestSetPasswordAudited: setting a password is recorded, by who did it,
+// without the password or its hash.
+func TestSetPasswordAudited(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		svc := service.New(dbtest.Open(t, url), service.Options{})
+		admin, err := svc.CreateUser(ctx, nil, "ada@example.com", "Ada", "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateUser(ctx, nil, "sam@example.com", "Sam", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.SetPassword(ctx, "sam@example.com", "first password"); err != nil {
+			t.Fatal(err)
+		}
+		id := admin.ID
+		console := auth.With(ctx, &auth.Principal{UserID: &id, UserName: "Ada", Role: auth.RoleAdmin})
+		if err := svc.SetPassword(console, "sam@example.com", "second password"); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := svc.ListAuditEvents(ctx, &v1.ListAuditEventsRequest{Resource: "user", ResourceName: "sam@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ev := range evs.GetAuditEvents() {
+			if ev.GetAction() != "set_password" {
+				continue
+			}
+			c := ev.GetChanges()[0]
+			got = append(got, fmt.Sprintf("%s %d %s %v→%v", ev.GetActor(), ev.GetActorUserId(), c.GetField(),
+				c.GetOldValue().AsInterface(), c.GetNewValue().AsInterface()))
+		}
+		want := []string{
+			fmt.Sprintf("Ada %d password [redacted]→[redacted]", id), // newest first
+			"cli 0 password <nil>→[redacted]",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("set_password events = %q, want %q", got, want)
 		}
 	})
 }

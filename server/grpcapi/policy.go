@@ -127,13 +127,6 @@ func policyOf(fullMethod string) (*v1.Policy, error) {
 	return p, nil
 }
 
-func first(md metadata.MD, key string) string {
-	if v := md.Get(key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // Interceptors returns the unary and stream interceptors that enforce the
 // policies of services.
 func Interceptors(a Authenticator, services ...grpc.ServiceDesc) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor, error) {

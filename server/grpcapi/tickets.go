@@ -2,8 +2,6 @@ package grpcapi
 
 import (
 	"context"
-	"net/http"
-	"strconv"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -12,23 +10,6 @@ import (
 	"github.com/tickiti/tickiti/server/auth"
 	"github.com/tickiti/tickiti/server/service"
 )
-
-// Response metadata the REST gateway turns into HTTP.
-const (
-	// HTTPStatusKey carries the HTTP status of a successful answer.
-	HTTPStatusKey = "x-http-status"
-	// ReplayedKey marks an idempotent replay (REST: Idempotent-Replayed).
-	ReplayedKey = "idempotent-replayed"
-	// IdempotencyKey carries the Idempotency-Key; IdempotencyKeyBin carries
-	// one that is not printable ASCII (so that it can be refused clearly).
-	IdempotencyKey    = "idempotency-key"
-	IdempotencyKeyBin = "idempotency-key-bin"
-)
-
-// answerCreated makes the REST answer 201 Created.
-func answerCreated(ctx context.Context) error {
-	return grpc.SetHeader(ctx, metadata.Pairs(HTTPStatusKey, strconv.Itoa(http.StatusCreated)))
-}
 
 // Tickets implements tickiti.v1.TicketService on the service core.
 type Tickets struct {
@@ -51,14 +32,12 @@ func (t *Tickets) CreateTicket(ctx context.Context, req *v1.CreateTicketRequest)
 	if err != nil {
 		return nil, err
 	}
-	header := metadata.Pairs(HTTPStatusKey, strconv.Itoa(http.StatusCreated))
 	if replayed {
-		header.Set(ReplayedKey, "true")
+		if err := grpc.SetHeader(ctx, metadata.Pairs(ReplayedKey, "true")); err != nil {
+			return nil, err
+		}
 	}
-	if err := grpc.SetHeader(ctx, header); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return resp, answerCreated(ctx)
 }
 
 // GetTicket returns a ticket.

@@ -139,7 +139,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{
+		Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		// Without it an idle keep-alive connection is kept for ever.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
 
 	if s.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listen: %w", err)

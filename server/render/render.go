@@ -29,11 +29,30 @@ func String(text string, ctx map[string]any) (string, error) {
 	return t.Render(ctx)
 }
 
-// Check parses a template and renders it once without data: partials are
-// only refused when rendered, and a template that fails then would fail on
-// every ticket. Settings are checked with it when they are saved, so a
-// broken template never reaches create_ticket. The error names the line.
+// Check parses a template and refuses the partials anywhere in it (they are
+// only refused when rendered, and one in a section would not be rendered
+// without data), so a template that passes never fails to render. Settings
+// are checked with it when they are saved, so a broken template never
+// reaches create_ticket. A syntax error names the line.
 func Check(text string) error {
-	_, err := String(text, map[string]any{})
-	return err
+	t, err := Parse(text)
+	if err != nil {
+		return err
+	}
+	return refusePartials(t.Tags())
+}
+
+func refusePartials(tags []mustache.Tag) error {
+	for _, tag := range tags {
+		switch tag.Type() {
+		case mustache.Partial:
+			_, err := noPartials{}.Get(tag.Name())
+			return err
+		case mustache.Section, mustache.InvertedSection:
+			if err := refusePartials(tag.Tags()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

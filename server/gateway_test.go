@@ -43,6 +43,7 @@ func TestRouteBeforeBody(t *testing.T) {
 			{"PUT", "/api/v1/tickets/100001", 405, "method_not_allowed"},
 			{"POST", "/api/v1/nothing", 404, "not_found"},
 			{"POST", "/api/create_ticket", 415, "unsupported_media_type"},
+			{"PATCH", "/api/v1/queues/Inbox", 415, "unsupported_media_type"},
 		} {
 			req, _ := http.NewRequest(r.method, f.srv.base+r.path, strings.NewReader("plain text"))
 			req.Header.Set("Content-Type", "text/plain")
@@ -57,6 +58,11 @@ func TestRouteBeforeBody(t *testing.T) {
 			if resp.StatusCode != r.status || decodeError(t, buf.Bytes()).Error != r.reason {
 				t.Errorf("%s %s: %d %s, want %d %s", r.method, r.path, resp.StatusCode, buf.String(), r.status, r.reason)
 			}
+		}
+		// PATCH bodies, which the gateway reads on its own, are bounded too.
+		huge := `{"name": "` + strings.Repeat("x", 2<<20) + `"}`
+		if code, _, b := do(t, "PATCH", f.srv.base+"/api/v1/queues/Inbox", f.createToken, nil, huge); code != 413 || decodeError(t, b).Error != "payload_too_large" {
+			t.Errorf("PATCH of 2 MiB: %d %s", code, b)
 		}
 	})
 }

@@ -212,27 +212,19 @@ func (m marshaler) NewDecoder(r io.Reader) runtime.Decoder {
 		err := m.decode(r, v)
 		// The gateway flattens decode errors into text; keep the typed
 		// error where the error handler can find it.
-		if b, ok := r.(*body); ok && err != nil {
-			b.decodeErr = err
+		if b, ok := r.(*body); ok && err != nil && b.err == nil {
+			b.err = err
 		}
 		return err
 	})
 }
 
 func (m marshaler) decode(r io.Reader, v any) error {
-	if b, ok := r.(*body); ok {
-		if err := b.check(); err != nil {
-			return err
-		}
-	}
 	data, err := io.ReadAll(r)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return errTooLarge(tooLarge.Limit)
-	case err != nil:
-		return apierr.New(apierr.MalformedJSON, "The request body could not be read: %v", err)
-	case len(bytes.TrimSpace(data)) == 0:
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
 		return &restjson.SyntaxError{Err: errors.New("the request body is empty; send a JSON object")}
 	}
 	return m.Unmarshal(data, v)
@@ -249,17 +241,41 @@ func (marshaler) NewEncoder(w io.Writer) runtime.Encoder {
 	})
 }
 
-// body is a request body as the gateway's decoder reads it. Its media type
-// and size are checked when a route decodes it, not before routing, so a
-// request to no route gets its 404 or 405 rather than a complaint about
-// its body.
+// body is a request body of a method that sends one (POST, PATCH, PUT).
+// Its media type and size are checked when a route reads it, not before
+// routing, so a request to no route gets its 404 or 405 rather than a
+// complaint about its body. The gateway reads it through the decoder or,
+// for PATCH, on its own; either way the first problem is kept, typed, for
+// the error handler (the gateway flattens it into text).
 type body struct {
-	io.ReadCloser // at most max bytes of the request body
-	contentType   string
-	length, max   int64
-	// decodeErr is why decoding failed, typed.
-	decodeErr error
+	rc          io.ReadCloser // at most max bytes of the request body
+	contentType string
+	length, max int64
+	checked     bool
+	err         error
 }
+
+func (b *body) Read(p []byte) (int, error) {
+	if !b.checked {
+		b.checked = true
+		b.err = b.check()
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.rc.Read(p)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		b.err = errTooLarge(b.max)
+		err = b.err
+	} else if err != nil && err != io.EOF {
+		b.err = apierr.New(apierr.MalformedJSON, "The request body could not be read: %v", err)
+		err = b.err
+	}
+	return n, err
+}
+
+func (b *body) Close() error { return b.rc.Close() }
 
 // check refuses a body that is not JSON, or announced larger than max.
 func (b *body) check() error {
@@ -272,13 +288,16 @@ func (b *body) check() error {
 	return nil
 }
 
-// limitBody bounds every request body to maxBody bytes (routes without a
-// body drain it too) and hands it to the decoder with its media type.
+// limitBody bounds every request body to maxBody bytes. Bodies of GET,
+// HEAD and DELETE are only drained, unread, by the gateway.
 func limitBody(next http.Handler, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = &body{
-			ReadCloser:  http.MaxBytesReader(w, r.Body, maxBody),
-			contentType: r.Header.Get("Content-Type"), length: r.ContentLength, max: maxBody,
+		limited := http.MaxBytesReader(w, r.Body, maxBody)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodDelete:
+			r.Body = limited
+		default:
+			r.Body = &body{rc: limited, contentType: r.Header.Get("Content-Type"), length: r.ContentLength, max: maxBody}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -290,16 +309,16 @@ func errTooLarge(maxBody int64) error {
 
 // handleError renders every error as the contract's envelope.
 func handleError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if b, ok := r.Body.(*body); ok && b.decodeErr != nil {
+	if b, ok := r.Body.(*body); ok && b.err != nil {
 		var ae *apierr.Error
 		var ne *restjson.NumberError
 		switch {
-		case errors.As(b.decodeErr, &ae):
+		case errors.As(b.err, &ae):
 			err = ae
-		case errors.As(b.decodeErr, &ne):
+		case errors.As(b.err, &ne):
 			err = apierr.Invalid(ne.Path, "%s", ne.Error())
 		default:
-			err = apierr.New(apierr.MalformedJSON, "The request body is not valid JSON of the expected shape: %v", b.decodeErr)
+			err = apierr.New(apierr.MalformedJSON, "The request body is not valid JSON of the expected shape: %v", b.err)
 		}
 	}
 	writeError(w, r, err)

@@ -83,7 +83,7 @@ func validateCreate(req *v1.CreateTicketRequest) error {
 	case req.GetData().GetData() == nil:
 		v.Add("data.data", "The data.data field is required and must be an object.")
 	default:
-		checkNUL(&v, req.GetData().GetData(), "data.data")
+		checkStorable(&v, req.GetData().GetData(), "data.data")
 	}
 	return v.Err()
 }

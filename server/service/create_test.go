@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -150,6 +151,44 @@ func TestCreateTicketWhileDeletingIntervention(t *testing.T) {
 			if _, err := svc.DeleteIntervention(ctx, operator, "a"); err != nil && wfReason(err) != apierr.NotFound {
 				t.Fatal(err)
 			}
+		}
+	})
+}
+
+// TestNonFiniteNumbers: JSON, which stores the data bag and the fields, has
+// no NaN or infinity; binary gRPC (and protojson's "NaN" for a double) can
+// send them. They are 422s, never a 500.
+func TestNonFiniteNumbers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		svc := service.New(dbtest.Open(t, url), service.Options{})
+		apply(t, svc, oneIntervention)
+		nan, inf := math.NaN(), math.Inf(1)
+
+		req := createReq("u", nil)
+		req.Data.Data.Fields = map[string]*structpb.Value{"x": structpb.NewNumberValue(nan),
+			"y": structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewNumberValue(inf)}})}
+		fields := fieldErrors(t, createErr(svc.CreateTicket(ctx, creator, "k1", req)))
+		if want := []string{"data.data.x", "data.data.y[0]"}; !reflect.DeepEqual(sortedKeys(fields), want) {
+			t.Errorf("data bag: fields %v, want %v", fields, want)
+		}
+
+		created, _, err := svc.CreateTicket(ctx, creator, "k2", createReq("u", map[string]any{"x": 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff := &auth.Principal{TokenID: 2, Abilities: []string{auth.TicketsWrite}}
+		edits := &structpb.Struct{Fields: map[string]*structpb.Value{"x": structpb.NewNumberValue(inf)}}
+		fields = fieldErrors(t, must2(svc.SubmitIntervention(ctx, staff, &v1.SubmitInterventionRequest{
+			TicketNumber: created.TicketNumber, Data: edits})))
+		if len(fields["data.x"]) != 1 {
+			t.Errorf("submitted data: %v", fields)
+		}
+
+		fields = fieldErrors(t, must2(svc.CreateIntervention(ctx, operator, &v1.CreateInterventionRequest{Intervention: &v1.Intervention{
+			Name: "b", Title: "B", Queue: "Inbox", Fields: []*v1.UIField{{Type: "number", Name: "n", Label: "N", Min: &nan, Max: &inf}}}})))
+		if want := []string{"fields[0].max", "fields[0].min"}; !reflect.DeepEqual(sortedKeys(fields), want) {
+			t.Errorf("field bounds: fields %v, want %v", fields, want)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -33,30 +34,35 @@ func decodeBag(raw json.RawMessage) (*structpb.Struct, error) {
 	return bag, nil
 }
 
-// checkNUL refuses the strings and keys of a data bag that hold a NUL
-// character: PostgreSQL cannot store one in jsonb (SQLite could, so the
-// rule is applied on both). path names the bag in error paths.
-func checkNUL(v *apierr.Validation, bag *structpb.Struct, path string) {
+// checkStorable refuses what a data bag's stored JSON cannot hold: a NUL
+// character in a string or key (PostgreSQL's jsonb cannot; SQLite could, so
+// the rule is applied on both) and a NaN or infinite number (JSON has none;
+// only binary gRPC can send one). path names the bag in error paths.
+func checkStorable(v *apierr.Validation, bag *structpb.Struct, path string) {
 	for k, val := range bag.GetFields() {
 		if strings.ContainsRune(k, 0) {
 			v.Add(path, "The key %q must not contain the NUL character (\\u0000).", k)
 			continue
 		}
-		checkValueNUL(v, val, path+"."+k)
+		checkStorableValue(v, val, path+"."+k)
 	}
 }
 
-func checkValueNUL(v *apierr.Validation, val *structpb.Value, path string) {
+func checkStorableValue(v *apierr.Validation, val *structpb.Value, path string) {
 	switch k := val.GetKind().(type) {
 	case *structpb.Value_StringValue:
 		if strings.ContainsRune(k.StringValue, 0) {
 			v.Add(path, "The value must not contain the NUL character (\\u0000).")
 		}
+	case *structpb.Value_NumberValue:
+		if math.IsNaN(k.NumberValue) || math.IsInf(k.NumberValue, 0) {
+			v.Add(path, "The value must be a finite number.")
+		}
 	case *structpb.Value_StructValue:
-		checkNUL(v, k.StructValue, path)
+		checkStorable(v, k.StructValue, path)
 	case *structpb.Value_ListValue:
 		for i, item := range k.ListValue.GetValues() {
-			checkValueNUL(v, item, fmt.Sprintf("%s[%d]", path, i))
+			checkStorableValue(v, item, fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
 }

@@ -150,7 +150,7 @@ func mergeBag(fields []uifield.Field, bag, edits *structpb.Struct) (*structpb.St
 	}
 	sort.Strings(keys)
 	var v apierr.Validation
-	checkNUL(&v, edits, "data")
+	checkStorable(&v, edits, "data")
 	for _, k := range keys {
 		val := edits.GetFields()[k]
 		old, inBag := bag.GetFields()[k]

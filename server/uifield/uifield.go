@@ -142,6 +142,13 @@ func CheckDefs(fields []Field) []Problem {
 		if f.Type != Number && (f.Min != nil || f.Max != nil) {
 			add("min", "only number fields have min and max")
 		}
+		// JSON, which stores the fields, has no NaN or infinity.
+		if !finite(f.Min) {
+			add("min", "must be a finite number")
+		}
+		if !finite(f.Max) {
+			add("max", "must be a finite number")
+		}
 		if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
 			add("max", "must not be less than min (%s)", num(*f.Min))
 		}
@@ -163,9 +170,11 @@ func CheckDefs(fields []Field) []Problem {
 			add("options", "only select fields have options")
 		}
 		if f.Default != nil && KnownType(f.Type) {
-			switch f.Default.(type) {
+			switch d := f.Default.(type) {
 			case string, float64, bool:
-				if msg := check(f, f.DefaultValue(), "The default"); msg != "" {
+				if n, isNumber := d.(float64); isNumber && !finite(&n) {
+					add("default", "must be a finite number")
+				} else if msg := check(f, f.DefaultValue(), "The default"); msg != "" {
 					add("default", "%s", msg)
 				}
 			default:
@@ -308,5 +317,8 @@ func scalarText(v *structpb.Value) (string, bool) {
 	}
 	return "", false
 }
+
+// finite reports whether an optional bound is unset or a finite number.
+func finite(f *float64) bool { return f == nil || !(math.IsNaN(*f) || math.IsInf(*f, 0)) }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

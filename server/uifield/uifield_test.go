@@ -1,6 +1,7 @@
 package uifield_test
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
@@ -103,7 +104,7 @@ func TestCoerce(t *testing.T) {
 }
 
 func TestCheckDefs(t *testing.T) {
-	one := 1.0
+	one, nan, inf := 1.0, math.NaN(), math.Inf(-1)
 	got := map[string]string{}
 	for _, p := range uifield.CheckDefs([]uifield.Field{
 		{Type: "radio", Name: "a"},
@@ -114,6 +115,7 @@ func TestCheckDefs(t *testing.T) {
 		{Type: uifield.Number, Name: "n", Min: &one, Max: &one, Default: 5},
 		{Type: uifield.Date, Name: "d", Default: map[string]any{"a": 1}},
 		{Type: uifield.Number, Name: "", Default: 1},
+		{Type: uifield.Number, Name: "m", Min: &nan, Max: &inf, Default: nan},
 	}) {
 		got[p.Path] = p.Message
 	}
@@ -131,6 +133,9 @@ func TestCheckDefs(t *testing.T) {
 		"[5].default":          "The default must not be greater than 1.",
 		"[6].default":          "must be a text, a number or true/false",
 		"[7].name":             "is required",
+		"[8].min":              "must be a finite number",
+		"[8].max":              "must be a finite number",
+		"[8].default":          "must be a finite number",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("problems:\n%v\nwant\n%v", got, want)

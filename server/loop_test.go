@@ -21,12 +21,14 @@ import (
 // finalAnswer answers an epilog call with the seed's final block.
 func finalAnswer(_ int, c call) (int, string) {
 	var req struct {
-		TicketID   int64 `json:"ticket_id"`
-		ResponseID int64 `json:"response_id"`
+		TicketID     int64  `json:"ticket_id"`
+		ResponseID   int64  `json:"response_id"`
+		UID          string `json:"uid"`
+		Intervention string `json:"intervention"`
 	}
 	_ = json.Unmarshal(c.body, &req)
 	b, _ := json.Marshal(map[string]any{
-		"ok": true, "ticket_id": req.TicketID, "uid": "order-12345-discount", "intervention": "discount_request",
+		"ok": true, "ticket_id": req.TicketID, "uid": req.UID, "intervention": req.Intervention,
 		"final": map[string]any{"response_id": req.ResponseID, "ticket_audit": "Discount applied at 95 GBP. Order updated.",
 			"remote_reference": "ORD-10021"},
 		"unknown_field": "ignored",

@@ -46,9 +46,14 @@
     function update() {
       var body = new URLSearchParams(new FormData(form));
       fetch("/settings/templates/preview", { method: "POST", body: body, credentials: "same-origin" })
-        .then(function (r) { return r.text(); })
+        .then(function (r) {
+          // Only a preview goes in the page, not an error page (a 403, a
+          // session that ended).
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          return r.text();
+        })
         .then(function (html) { out.innerHTML = html; })
-        .catch(function () {});
+        .catch(function () { out.textContent = "No preview: reload the page (you may need to sign in again)."; });
     }
     form.addEventListener("input", function () {
       clearTimeout(timer);

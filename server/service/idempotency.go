@@ -42,11 +42,8 @@ func ParseIdempotencyKey(raw string) (string, error) {
 	return key, nil
 }
 
-// keyClaim is a key this request holds while it works.
-type keyClaim struct {
-	s  *Service
-	id int
-}
+// keyClaim is a key this request holds while it works: the id of its row.
+type keyClaim struct{ id int }
 
 // claimKey reserves key for this request, or returns the stored answer of
 // the request that used it first. The reservation is its own short
@@ -63,7 +60,7 @@ func (s *Service) claimKey(ctx context.Context, tokenID int, key string, req *v1
 		row, err := s.db.IdempotencyKey.Create().SetTokenID(tokenID).SetKey(key).SetFingerprint(fp).
 			SetCreatedAt(now).SetExpiresAt(now.Add(s.ttl)).Save(ctx)
 		if err == nil {
-			return &keyClaim{s: s, id: row.ID}, nil, nil
+			return &keyClaim{id: row.ID}, nil, nil
 		}
 		if !ent.IsConstraintError(err) {
 			return nil, nil, s.internal("claim idempotency key", err)

@@ -460,8 +460,8 @@ func checkURL(s string) string {
 		return fmt.Sprintf("%q has no host", s)
 	case u.User != nil:
 		// The remote token is how Tickiti authenticates; credentials in
-		// the URL would end up in logs.
-		return fmt.Sprintf("%q must not contain credentials; the remote token authenticates the call", s)
+		// the URL would end up in logs (so the message hides the password).
+		return fmt.Sprintf("%q must not contain credentials; the remote token authenticates the call", u.Redacted())
 	}
 	return ""
 }

@@ -111,6 +111,8 @@ interventions:
 			[]string{"interventions[0].remote.epilog_url: \"/api/epilog\" must be an absolute http:// or https:// URL"}},
 		{"epilog url ftp", "interventions:\n  - {name: a, title: A, queue: Q, remote: {epilog_url: 'ftp://x/y'}}\n",
 			[]string{"must be an absolute http:// or https:// URL"}},
+		{"epilog url credentials", "interventions:\n  - {name: a, title: A, queue: Q, remote: {epilog_url: 'https://me:s3cret@x/y'}}\n",
+			[]string{"interventions[0].remote.epilog_url: \"https://me:xxxxx@x/y\" must not contain credentials"}},
 		{"short token", "interventions:\n  - {name: a, title: A, queue: Q, remote: {epilog_url: 'https://x', token: abc}}\n",
 			[]string{"interventions[0].remote.token: must be 16 to 255 characters long"}},
 		{"field type", "interventions:\n  - name: a\n    title: A\n    queue: Q\n    fields:\n      - {type: radio, name: x}\n",

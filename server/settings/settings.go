@@ -325,9 +325,11 @@ func (f *File) check() []Problem {
 }
 
 // Limits of names and titles: they travel in URLs and fill list columns.
+// An epilog URL is the request target of every epilog call.
 const (
 	MaxNameLen  = 100
 	MaxTitleLen = 255
+	MaxURLLen   = 2048
 )
 
 // CheckQueueName returns what is wrong with a queue name, or "". Queue names
@@ -451,9 +453,14 @@ func CheckIntervention(iv Intervention) []Problem {
 
 func checkURL(s string) string {
 	u, err := url.Parse(s)
+	var ue *url.Error
 	switch {
-	case err != nil:
-		return fmt.Sprintf("%q is not a URL: %v", s, err)
+	case len(s) > MaxURLLen:
+		// Servers refuse longer request targets (414), which would fail
+		// every epilog call.
+		return fmt.Sprintf("must not be longer than %d characters", MaxURLLen)
+	case errors.As(err, &ue):
+		return fmt.Sprintf("%q is not a URL: %v", s, ue.Err) // ue itself quotes s again
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Sprintf("%q must be an absolute http:// or https:// URL", s)
 	case u.Host == "":

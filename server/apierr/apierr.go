@@ -184,6 +184,10 @@ func FromStatus(st *status.Status) *Error {
 		e.Reason = NotFound
 	case codes.Unimplemented:
 		e.Reason = NotFound
+	case codes.ResourceExhausted:
+		// gRPC's own limit on a message (4 MiB), below a --max-body
+		// raised past it.
+		e.Reason = PayloadTooLarge
 	case codes.Unavailable, codes.DeadlineExceeded:
 		e.Reason = Unavailable
 	default:

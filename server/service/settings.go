@@ -101,7 +101,9 @@ func (s *Service) loadState(ctx context.Context, tx *ent.Tx, f *settings.File) (
 		templates:     map[string]*ent.Template{},
 		interventions: map[string]*ent.Intervention{},
 	}
-	ivs, err := s.lockRow(tx.Intervention.Query().Where(intervention.NameIn(ivNames...))).WithQueue().All(ctx)
+	// In id order, so that two applies lock shared rows in the same order.
+	ivs, err := s.lockRow(tx.Intervention.Query().Where(intervention.NameIn(ivNames...))).
+		Order(ent.Asc(intervention.FieldID)).WithQueue().All(ctx)
 	if err != nil {
 		return nil, err
 	}

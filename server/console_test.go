@@ -68,9 +68,13 @@ func TestConsoleDecide(t *testing.T) {
 		if got := b.text("table.tickets tbody"); !strings.Contains(got, "#100001") || !strings.Contains(got, "order-12345-discount") {
 			t.Fatalf("queue lists:\n%s", got)
 		}
+		// The queue page already lists the ticket, so wait for the search's
+		// own page (its box holds the query as an attribute, which typing
+		// does not set) before clicking a link that may be the old one.
 		b.do("search by customer",
 			chromedp.SendKeys(chromedp.ID("q"), "customer@example"),
 			chromedp.Submit(chromedp.ID("q")),
+			chromedp.WaitVisible(chromedp.CSS(`#q[value="customer@example"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`a[href="/tickets/100001"]`)),
 		)
 		b.do("open the ticket", chromedp.Click(chromedp.CSS(`a[href="/tickets/100001"]`)), chromedp.WaitVisible(chromedp.ID("decision")))

@@ -191,21 +191,22 @@ func (c *Console) loadTicket(r *http.Request, p *auth.Principal) (*ticketView, e
 	if err != nil {
 		return nil, apierr.New(apierr.NotFound, "There is no ticket %q.", r.PathValue("number"))
 	}
-	t, err := c.svc.GetTicket(r.Context(), number)
+	// The ticket and its deliveries come from one snapshot, so the page
+	// never shows a delivery's outcome beside a payload status from before it.
+	var t *v1.Ticket
+	var deliveries []*v1.Delivery
+	if grpcapi.Authorize(p, listDeliveries) == nil {
+		t, deliveries, err = c.svc.TicketWithDeliveries(r.Context(), number)
+	} else {
+		t, err = c.svc.GetTicket(r.Context(), number)
+	}
 	if err != nil {
 		return nil, err
 	}
-	v := &ticketView{Base: c.base(r, p, "Ticket "+strconv.FormatInt(number, 10)), T: t}
+	v := &ticketView{Base: c.base(r, p, "Ticket "+strconv.FormatInt(number, 10)), T: t, Deliveries: deliveries}
 	if iv := t.GetIntervention(); iv != nil {
 		v.Fields, v.Others = formFields(iv)
 		v.CanSubmit = iv.GetStatus() == "open" && grpcapi.Authorize(p, submitDecision) == nil
-		if grpcapi.Authorize(p, listDeliveries) == nil {
-			ds, err := c.svc.ListTicketDeliveries(r.Context(), number)
-			if err != nil {
-				return nil, err
-			}
-			v.Deliveries = ds.GetDeliveries()
-		}
 		if d := iv.GetDelivery(); d != nil {
 			switch d.GetState() {
 			case "pending":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tickiti/tickiti/ent"
 	"github.com/tickiti/tickiti/ent/delivery"
+	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/response"
 	"github.com/tickiti/tickiti/ent/ticket"
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
@@ -25,6 +26,40 @@ func ticketID(number int64) (int, error) {
 
 // GetTicket returns a ticket with its responses and intervention payload.
 func (s *Service) GetTicket(ctx context.Context, number int64) (*v1.Ticket, error) {
+	t, err := s.loadTicket(ctx, number, false)
+	if err != nil {
+		return nil, err
+	}
+	return ticketProto(t)
+}
+
+// TicketWithDeliveries returns a ticket and every delivery of its
+// submissions, newest first with their attempts, read in one snapshot so
+// that the payload's status and the deliveries' states agree (a page
+// showing both must never show a refused delivery beside a payload still
+// "submitted").
+func (s *Service) TicketWithDeliveries(ctx context.Context, number int64) (*v1.Ticket, []*v1.Delivery, error) {
+	t, err := s.loadTicket(ctx, number, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := ticketProto(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ds []*v1.Delivery
+	if pl := t.Edges.Payload; pl != nil {
+		for _, d := range pl.Edges.Deliveries {
+			d.Edges.Payload = pl
+			ds = append(ds, deliveryDetail(d))
+		}
+	}
+	return out, ds, nil
+}
+
+// loadTicket reads a ticket in one snapshot with its latest delivery, or
+// with every delivery and its attempts when history is set.
+func (s *Service) loadTicket(ctx context.Context, number int64, history bool) (*ent.Ticket, error) {
 	id, err := ticketID(number)
 	if err != nil {
 		return nil, err
@@ -38,7 +73,12 @@ func (s *Service) GetTicket(ctx context.Context, number int64) (*v1.Ticket, erro
 			}).
 			WithPayload(func(q *ent.PayloadQuery) {
 				q.WithIntervention().WithDeliveries(func(q *ent.DeliveryQuery) {
-					q.Order(ent.Desc(delivery.FieldID)).Limit(1)
+					q.Order(ent.Desc(delivery.FieldID))
+					if !history {
+						q.Limit(1)
+						return
+					}
+					q.WithAttemptLog(func(q *ent.DeliveryAttemptQuery) { q.Order(ent.Asc(deliveryattempt.FieldID)) })
 				})
 			}).
 			Only(ctx)
@@ -50,7 +90,7 @@ func (s *Service) GetTicket(ctx context.Context, number int64) (*v1.Ticket, erro
 	if err != nil {
 		return nil, s.internal("load ticket", err)
 	}
-	return ticketProto(t)
+	return t, nil
 }
 
 func ticketProto(t *ent.Ticket) (*v1.Ticket, error) {

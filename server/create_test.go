@@ -12,6 +12,7 @@ import (
 
 	"github.com/tickiti/tickiti/ent/idempotencykey"
 	"github.com/tickiti/tickiti/ent/intervention"
+	"github.com/tickiti/tickiti/server"
 	"github.com/tickiti/tickiti/server/auth"
 	"github.com/tickiti/tickiti/server/dbtest"
 	"github.com/tickiti/tickiti/server/uifield"
@@ -255,6 +256,26 @@ func TestCreateTicketConcurrentNewContact(t *testing.T) {
 		}
 		if got := f.db.Contact.Query().CountX(context.Background()); got != 1 {
 			t.Errorf("%d contacts, want 1", got)
+		}
+	})
+}
+
+// TestMaxBodyDecides: with --max-body raised past gRPC's 4 MiB default, a
+// body within the limit is created and one past it is a 413.
+func TestMaxBodyDecides(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url, finalAnswer)
+		f.srv.stop()
+		f.srv = startWith(t, url, func(c *server.Config) { c.MaxBody = 8 << 20 })
+		body := func(uid string, size int) string {
+			return `{"originator_email_address":"a@b.co","intervention":"discount_request","uid":"` + uid +
+				`","data":{"data":{"pad":"` + strings.Repeat("x", size) + `"}}}`
+		}
+		if code, _, b := f.createTicket(t, "big-1", body("big-1", 6<<20)); code != http.StatusCreated {
+			t.Errorf("6 MiB body: %d %.200s", code, b)
+		}
+		if code, _, b := f.createTicket(t, "big-2", body("big-2", 9<<20)); code != http.StatusRequestEntityTooLarge {
+			t.Errorf("9 MiB body: %d %.200s", code, b)
 		}
 	})
 }

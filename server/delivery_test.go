@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -80,33 +79,6 @@ func final(w http.ResponseWriter, h hit) {
 	answer(w, http.StatusOK, string(b))
 }
 
-// startWith is start with other delivery options.
-func startWith(t *testing.T, url string, opts delivery.Options) *running {
-	t.Helper()
-	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{
-		DB: url, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Delivery: opts,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
-	})
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("server stopped with %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &running{Server: srv, base: "http://" + srv.HTTPAddr(), stop: stop}
-}
-
 // fastOpts is the harness's quick schedule.
 var fastOpts = delivery.Options{Schedule: fastSchedule, Poll: 20 * time.Millisecond}
 
@@ -115,7 +87,7 @@ var fastOpts = delivery.Options{Schedule: fastSchedule, Poll: 20 * time.Millisec
 func newFaultFixture(t *testing.T, url, remoteURL string, opts delivery.Options) *fixture {
 	f := &fixture{db: dbtest.Open(t, url)}
 	f.remoteToken, f.createToken, f.staffToken = seed(t, f.db, remoteURL)
-	f.srv = startWith(t, url, opts)
+	f.srv = startWith(t, url, func(c *server.Config) { c.Delivery = opts })
 	return f
 }
 

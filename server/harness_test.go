@@ -34,14 +34,21 @@ type running struct {
 }
 
 // start runs a server on the database at url until the test ends (or stop).
-func start(t *testing.T, url string) *running {
+func start(t *testing.T, url string) *running { return startWith(t, url, nil) }
+
+// startWith is start with the configuration changed by tune.
+func startWith(t *testing.T, url string, tune func(*server.Config)) *running {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{
+	cfg := server.Config{
 		DB: url, HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
 		Delivery: delivery.Options{Schedule: fastSchedule, Poll: 20 * time.Millisecond},
 		Logger:   slog.New(slog.NewTextHandler(t.Output(), nil)),
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

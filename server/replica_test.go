@@ -28,6 +28,7 @@ import (
 	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
 	"github.com/tickiti/tickiti/pkg/webhook"
+	"github.com/tickiti/tickiti/server"
 	"github.com/tickiti/tickiti/server/dbtest"
 	"github.com/tickiti/tickiti/server/delivery"
 	"github.com/tickiti/tickiti/server/service"
@@ -51,7 +52,7 @@ func TestReplicasShareDeliveries(t *testing.T) {
 		final(w, h)
 	})
 	f := newFaultFixture(t, url, fr.URL, delivery.Options{})
-	replicas := []*running{f.srv, startWith(t, url, delivery.Options{})}
+	replicas := []*running{f.srv, startWith(t, url, func(c *server.Config) { c.Delivery = delivery.Options{} })}
 
 	// A first ticket, not submitted, creates the customer's contact: the
 	// concurrent first creation of a contact is not this test's subject.

@@ -4,10 +4,12 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -94,7 +96,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream))
+	// A REST body becomes one gRPC message of about its size; the limit
+	// leaves room for the protobuf encoding so that --max-body, not gRPC's
+	// 4 MiB default, decides what is too large.
+	msgLimit := max(4<<20, 2*int(cmp.Or(cfg.MaxBody, gateway.DefaultMaxBody)))
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(unary), grpc.ChainStreamInterceptor(stream),
+		grpc.MaxRecvMsgSize(msgLimit))
 	v1.RegisterTicketServiceServer(s.grpc, grpcapi.NewTickets(s.svc))
 	v1.RegisterDeliveryServiceServer(s.grpc, grpcapi.NewDeliveries(s.svc))
 	v1.RegisterInterventionServiceServer(s.grpc, grpcapi.NewInterventions(s.svc))
@@ -113,7 +120,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.internal = bufconn.Listen(1 << 20)
 	s.conn, err = grpc.NewClient("passthrough:///tickiti",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.internal.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(msgLimit), grpc.MaxCallRecvMsgSize(math.MaxInt32)))
 	if err != nil {
 		return nil, err
 	}

@@ -81,9 +81,12 @@ func parse(url string) (driver, dsn, dia string, err error) {
 		}
 		// WAL lets readers run beside the writer; immediate transactions
 		// take the write lock up front, so two writers queue on
-		// busy_timeout instead of failing to upgrade a read lock.
+		// busy_timeout instead of failing to upgrade a read lock. Times are
+		// written in one fixed format and zone (UTC), because SQLite compares
+		// them as text: lease expiry, due deliveries and time filters rely on
+		// that order.
 		q := "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+			"&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite&_timezone=UTC"
 		return "sqlite", "file:" + path + "?" + q, dialect.SQLite, nil
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return "pgx", url, dialect.Postgres, nil

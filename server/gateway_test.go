@@ -66,3 +66,17 @@ func TestRouteBeforeBody(t *testing.T) {
 		}
 	})
 }
+
+// TestBadParameters: a path or query parameter of the wrong type is a 400
+// invalid_request naming it, not a body error.
+func TestBadParameters(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url, finalAnswer)
+		for path, param := range map[string]string{"/api/v1/tickets/abc": "ticket_number", "/api/v1/tickets?page_size=x": "page_size"} {
+			code, _, b := do(t, "GET", f.srv.base+path, f.staffToken, nil, "")
+			if e := decodeError(t, b); code != http.StatusBadRequest || e.Error != "invalid_request" || !strings.Contains(e.Message, param) {
+				t.Errorf("GET %s: %d %s", path, code, b)
+			}
+		}
+	})
+}

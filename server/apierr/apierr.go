@@ -25,6 +25,7 @@ const (
 	IdempotencyKeyMissing  = "idempotency_key_missing"
 	IdempotencyKeyInvalid  = "idempotency_key_invalid"
 	MalformedJSON          = "malformed_json"
+	InvalidRequest         = "invalid_request"
 	Unauthenticated        = "unauthenticated"
 	Forbidden              = "forbidden"
 	NotFound               = "not_found"
@@ -49,6 +50,7 @@ var table = map[string]mapping{
 	IdempotencyKeyMissing:  {codes.InvalidArgument, http.StatusBadRequest},
 	IdempotencyKeyInvalid:  {codes.InvalidArgument, http.StatusBadRequest},
 	MalformedJSON:          {codes.InvalidArgument, http.StatusBadRequest},
+	InvalidRequest:         {codes.InvalidArgument, http.StatusBadRequest},
 	Unauthenticated:        {codes.Unauthenticated, http.StatusUnauthorized},
 	Forbidden:              {codes.PermissionDenied, http.StatusForbidden},
 	NotFound:               {codes.NotFound, http.StatusNotFound},
@@ -174,8 +176,12 @@ func FromStatus(st *status.Status) *Error {
 	}
 	switch st.Code() {
 	case codes.InvalidArgument:
-		// Only the gateway's own body decoding fails without ErrorInfo.
-		e.Reason = MalformedJSON
+		// Our services always attach ErrorInfo; an InvalidArgument without
+		// it comes from the gateway parsing the request: a path or query
+		// parameter of the wrong type, or a body it decoded itself (the
+		// gateway's own decoding of bodies goes through ours, which says
+		// malformed_json).
+		e.Reason = InvalidRequest
 	case codes.Unauthenticated:
 		e.Reason = Unauthenticated
 	case codes.PermissionDenied:

@@ -14,7 +14,6 @@ import (
 	"github.com/tickiti/tickiti/ent/deliveryattempt"
 	"github.com/tickiti/tickiti/ent/payload"
 	"github.com/tickiti/tickiti/ent/schema"
-	"github.com/tickiti/tickiti/ent/ticket"
 	v1 "github.com/tickiti/tickiti/gen/tickiti/v1"
 	"github.com/tickiti/tickiti/pkg/webhook"
 	"github.com/tickiti/tickiti/server/apierr"
@@ -156,37 +155,14 @@ func (s *Service) RotateSigningSecret(ctx context.Context, p *auth.Principal, na
 }
 
 // ListTicketDeliveries returns the deliveries of a ticket's submissions,
-// newest first, each with its attempts, oldest first.
+// newest first, each with its attempts, oldest first. It reads them with the
+// ticket, in one snapshot (see TicketWithDeliveries).
 func (s *Service) ListTicketDeliveries(ctx context.Context, number int64) (*v1.ListTicketDeliveriesResponse, error) {
-	id, err := ticketID(number)
+	_, ds, err := s.TicketWithDeliveries(ctx, number)
 	if err != nil {
 		return nil, err
 	}
-	pl, err := s.db.Payload.Query().Where(payload.TicketID(id)).WithIntervention().
-		WithDeliveries(func(q *ent.DeliveryQuery) {
-			q.Order(ent.Desc(delivery.FieldID)).WithAttemptLog(func(q *ent.DeliveryAttemptQuery) {
-				q.Order(ent.Asc(deliveryattempt.FieldID))
-			})
-		}).Only(ctx)
-	if ent.IsNotFound(err) {
-		exists, err := s.db.Ticket.Query().Where(ticket.ID(id)).Exist(ctx)
-		if err != nil {
-			return nil, s.internal("load ticket", err)
-		}
-		if exists {
-			return &v1.ListTicketDeliveriesResponse{}, nil // a ticket without an intervention
-		}
-		return nil, apierr.New(apierr.NotFound, "Ticket %d not found.", number)
-	}
-	if err != nil {
-		return nil, s.internal("list deliveries", err)
-	}
-	out := &v1.ListTicketDeliveriesResponse{}
-	for _, d := range pl.Edges.Deliveries {
-		d.Edges.Payload = pl
-		out.Deliveries = append(out.Deliveries, deliveryDetail(d))
-	}
-	return out, nil
+	return &v1.ListTicketDeliveriesResponse{Deliveries: ds}, nil
 }
 
 // ListDeliveries lists deliveries across tickets, newest first, optionally
